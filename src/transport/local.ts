@@ -1,0 +1,52 @@
+import { spawn } from 'node:child_process';
+import type { ShellChannel } from './remote-shell.js';
+import { ShellTransport } from './shell-transport.js';
+
+/** `connection: local`: the same persistent-shell protocol, over a child process's stdio. */
+export class LocalTransport extends ShellTransport {
+  private readonly children = new Set<ReturnType<typeof spawn>>();
+
+  protected async openChannel(argv: string[] | null): Promise<ShellChannel> {
+    const [cmd, ...args] = argv ?? ['sh'];
+    const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.children.add(child);
+    let closeCb: (reason: string) => void = () => {};
+    let closed = false;
+    const end = (reason: string): void => {
+      if (closed) return;
+      closed = true;
+      this.children.delete(child);
+      closeCb(reason);
+    };
+    child.on('error', (e) => end(`cannot start ${cmd}: ${e.message}`));
+    child.on('exit', (code, signal) => end(signal ? `shell killed by ${signal}` : `shell exited with ${code}`));
+    child.stdin.on('error', () => undefined); // EPIPE after the shell died is reported by 'exit'
+    return {
+      write: (data) => void child.stdin.write(data),
+      onData: (cb) => void child.stdout.on('data', cb),
+      onStderr: (cb) => void child.stderr.on('data', cb),
+      onClose: (cb) => {
+        closeCb = cb;
+      },
+      close: () => {
+        child.stdin.end();
+      },
+    };
+  }
+
+  protected async closeConnection(): Promise<void> {
+    await Promise.all(
+      [...this.children].map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null) return resolve();
+            const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
+            child.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          }),
+      ),
+    );
+  }
+}

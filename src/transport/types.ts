@@ -1,0 +1,54 @@
+/** How to become another user on the target (sudo by default, as Ansible). */
+export interface BecomeSpec {
+  user: string;
+  method: 'sudo' | 'su';
+  /** Only needed when sudo/su asks for one; written after the prompt, never on a command line. */
+  password?: string | undefined;
+}
+
+/** One command for the target's POSIX shell. `script` must be built with the quoter. */
+export interface ExecRequest {
+  script: string;
+  /** Fed to the script's standard input. */
+  stdin?: string | Buffer | undefined;
+  become?: BecomeSpec | undefined;
+}
+
+export interface ExecResult {
+  rc: number;
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+/** Counters a transport keeps for --stats and the benchmark. */
+export interface TransportStats {
+  roundTrips: number;
+  channelsOpened: number;
+  bytesSent: number;
+  bytesReceived: number;
+  connectMs: number;
+}
+
+/** A connection to one host. Every transport (local, ssh) implements exactly this. */
+export interface Transport {
+  readonly host: string;
+  exec(req: ExecRequest): Promise<ExecResult>;
+  close(): Promise<void>;
+  readonly stats: TransportStats;
+}
+
+/** The connection to a host failed or was lost: the host is UNREACHABLE, not FAILED. */
+export class UnreachableError extends Error {
+  constructor(
+    readonly host: string,
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'UnreachableError';
+  }
+}
+
+export function emptyStats(): TransportStats {
+  return { roundTrips: 0, channelsOpened: 0, bytesSent: 0, bytesReceived: 0, connectMs: 0 };
+}

@@ -1,0 +1,190 @@
+import { createRequire } from 'node:module';
+import { FilterError, filters, tests, truthy, type JinjaFunction } from './filters.js';
+import { fromEngine, pythonStr } from './python-repr.js';
+import { isVariablePath, soleExpression, unguardedNames, wrapOutputs } from './template-source.js';
+
+// minijinja-js is CommonJS with a wasm payload; load it the CommonJS way.
+const require = createRequire(import.meta.url);
+const { Environment } = require('minijinja-js') as typeof import('minijinja-js');
+
+/** A template failed: syntax, an undefined name, or a filter's complaint. */
+export class TemplateError extends Error {
+  constructor(
+    message: string,
+    /** 1-based line and column inside the template source, when known. */
+    readonly line?: number,
+    readonly col?: number,
+    /** The undefined expression (e.g. `foo.bar`), when that was the problem. */
+    readonly undefinedName?: string,
+  ) {
+    super(message);
+    this.name = 'TemplateError';
+  }
+}
+
+const PY_FILTER = '__senex_py';
+
+/**
+ * Jinja2 as Ansible configures it (trim_blocks, strict undefined, trailing newline kept),
+ * on minijinja, with Ansible's filters and tests and Python's way of printing values.
+ * Compiled templates are cached by source, so each is parsed once per run.
+ */
+export class Templater {
+  private readonly env = new Environment();
+  private readonly compiled = new Map<string, string | TemplateError>();
+  // A JS exception inside a filter would panic the wasm engine; filters record it here
+  // instead and the render that called them throws it afterwards.
+  private filterError: Error | undefined;
+
+  constructor() {
+    this.env.debug = true; // error messages carry the span of the failing expression
+    this.env.undefinedBehavior = 'strict';
+    this.env.trimBlocks = true;
+    this.env.keepTrailingNewline = true;
+    this.env.enablePyCompat();
+    for (const [name, fn] of Object.entries(filters)) this.env.addFilter(name, this.guard(name, fn, ''));
+    for (const [name, fn] of Object.entries(tests)) this.env.addTest(name, this.guard(name, fn, false));
+    this.env.addFilter(PY_FILTER, (v: unknown, defined?: boolean, code?: string, line?: number, col?: number) => {
+      // Strict mode lets an undefined value reach a filter, and a filter sees none as
+      // undefined too: the template passes `is defined` along for plain variable paths.
+      if (defined === false) {
+        this.filterError ??= undefinedError(String(code), line, col);
+        return '';
+      }
+      return pythonStr(fromEngine(v));
+    });
+  }
+
+  /** Renders a template to text, as Ansible's template module does. */
+  render(source: string, context: Record<string, unknown>): string {
+    const name = this.compile(source);
+    return this.call(() => this.env.renderTemplate(name, context), source);
+  }
+
+  /**
+   * Templates a value from a playbook: a string that is exactly one `{{ expr }}` keeps the
+   * expression's type (a list stays a list), anything else renders to a string.
+   */
+  template(source: string, context: Record<string, unknown>): unknown {
+    const expr = soleExpression(source);
+    if (expr === undefined) return this.render(source, context);
+    const value = this.call(() => this.env.evalExpr(expr, context), source, source.indexOf(expr));
+    if (value === undefined && isVariablePath(expr)) throw undefinedError(expr.trim(), 1, source.indexOf(expr) + 1);
+    return fromEngine(value);
+  }
+
+  /** Evaluates a bare expression (`when:`, `until:`, `changed_when:`) with Python truthiness. */
+  test(expression: string, context: Record<string, unknown>): boolean {
+    const expr = soleExpression(expression.trim()) ?? expression;
+    // minijinja compares an undefined value without complaint; Ansible fails the task.
+    const missing = unguardedNames(expr).find((n) => !(n in context));
+    if (missing !== undefined) throw undefinedError(missing, 1, expr.search(new RegExp(`\\b${missing}\\b`)) + 1);
+    return truthy(this.call(() => this.env.evalExpr(expr, context), expr, 0));
+  }
+
+  /** Parses a template without rendering it, to report syntax errors before the run. */
+  check(source: string): TemplateError | undefined {
+    const expr = soleExpression(source);
+    if (expr !== undefined) {
+      try {
+        this.env.evalExpr(`(${expr}) is defined or true`, {});
+      } catch (e) {
+        const err = toTemplateError(e, source, source.indexOf(expr));
+        return err.undefinedName === undefined && /syntax error/.test(err.message) ? err : undefined;
+      }
+      return undefined;
+    }
+    const compiled = this.compiledEntry(source);
+    return compiled instanceof TemplateError ? compiled : undefined;
+  }
+
+  private compile(source: string): string {
+    const entry = this.compiledEntry(source);
+    if (entry instanceof TemplateError) throw entry;
+    return entry;
+  }
+
+  private compiledEntry(source: string): string | TemplateError {
+    let entry = this.compiled.get(source);
+    if (entry === undefined) {
+      const name = `t${this.compiled.size}`;
+      try {
+        this.env.addTemplate(name, wrapOutputs(source, PY_FILTER));
+        entry = name;
+      } catch (e) {
+        entry = toTemplateError(e, source);
+      }
+      this.compiled.set(source, entry);
+    }
+    return entry;
+  }
+
+  private call<T>(fn: () => T, source: string, exprOffset?: number): T {
+    this.filterError = undefined;
+    let result: T;
+    try {
+      result = fn();
+    } catch (e) {
+      if (this.filterError) throw this.takeFilterError();
+      throw toTemplateError(e, source, exprOffset);
+    }
+    if (this.filterError) throw this.takeFilterError();
+    return result;
+  }
+
+  private takeFilterError(): TemplateError {
+    const e = this.filterError!;
+    this.filterError = undefined;
+    return e instanceof TemplateError ? e : new TemplateError(e.message);
+  }
+
+  private guard(name: string, fn: JinjaFunction, fallback: unknown): JinjaFunction {
+    return (...args) => {
+      if (this.filterError) return fallback;
+      try {
+        return fn(...(args as [unknown, ...unknown[]]));
+      } catch (e) {
+        const why = e instanceof FilterError ? e.message : (e as Error).message;
+        this.filterError = new TemplateError(`${name}: ${why}`);
+        return fallback;
+      }
+    };
+  }
+}
+
+function undefinedError(name: string, line?: number, col?: number): TemplateError {
+  return new TemplateError(`'${name}' is undefined`, line, col, name);
+}
+
+/**
+ * minijinja's debug message has the failing line, a caret span under it, and the values of
+ * referenced variables. We keep the line, column and the spanned text, and drop the values:
+ * they may be secrets.
+ */
+function toTemplateError(e: unknown, source: string, exprOffset?: number): TemplateError {
+  const raw = e instanceof Error ? e.message : String(e);
+  const [head = raw] = raw.split('\n');
+  const what = head.replace(/ \(in [^)]*\)$/, '').replace(/^(\w+ )+error: /, (m) => m);
+  const lineMatch = / \(in [^:]*:(\d+)\)$/.exec(head);
+  const lines = raw.split('\n');
+  let line = lineMatch ? Number(lineMatch[1]) : undefined;
+  let col: number | undefined;
+  let spanned: string | undefined;
+  const codeIdx = lines.findIndex((l) => /^\s*\d+ > /.test(l));
+  if (codeIdx >= 0 && lines[codeIdx + 1]) {
+    const codeLine = lines[codeIdx]!;
+    const prefix = /^\s*\d+ > /.exec(codeLine)![0].length;
+    const caret = lines[codeIdx + 1]!;
+    const first = caret.indexOf('^');
+    if (first >= 0) {
+      const last = caret.lastIndexOf('^');
+      spanned = codeLine.slice(first, last + 1);
+      const origLine = exprOffset === undefined ? source.split('\n')[(line ?? 1) - 1] ?? '' : source;
+      const at = spanned ? origLine.indexOf(spanned.replace(/^\(/, '')) : -1;
+      col = at >= 0 ? at + 1 : first - prefix + 1;
+    }
+  }
+  if (exprOffset !== undefined && line === undefined) line = 1;
+  if (/^undefined value/.test(what) && spanned) return undefinedError(spanned.replace(/^\(+|\)+$/g, ''), line, col);
+  return new TemplateError(what.replace(/^syntax error: /, 'template syntax error: '), line, col);
+}
