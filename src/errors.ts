@@ -142,3 +142,8 @@ export function formatError(e: unknown): string {
   const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
   return `internal error (a bug in senex-play; please report it with this text):\n${msg}`;
 }
+
+/** One line of a user's file (1-based), for locating values inside it. */
+export function sourceLine(file: string, line: number): string | undefined {
+  return sourceLines(file)?.[line - 1];
+}

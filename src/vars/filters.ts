@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { stringify as yamlStringify } from 'yaml';
 import { fromEngine, pythonStr } from './python-repr.js';
+import { pyCompile as pyRegex, pySubn } from './python-re.js';
 
 /** A filter or test as minijinja-js calls it: the value, positional args, then kwargs as a Map. */
 export type JinjaFunction = (value: unknown, ...args: unknown[]) => unknown;
@@ -50,18 +51,6 @@ export function pythonJson(value: unknown, indent?: number, sortKeys = false, le
   if (entries.length === 0) return '{}';
   if (sortKeys) entries = entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return `{${pad}${entries.map(([k, x]) => `${pythonJson(k)}: ${pythonJson(x, indent, sortKeys, level + 1)}`).join(sep + pad)}${end}}`;
-}
-
-/** Python regex syntax and replacement strings, translated to JavaScript's. */
-function pyRegex(pattern: string, flags: string): RegExp {
-  return new RegExp(String(pattern).replace(/\(\?P<(\w+)>/g, '(?<$1>').replace(/\(\?P=(\w+)\)/g, '\\k<$1>'), flags);
-}
-function pyReplacement(repl: string): string {
-  return String(repl)
-    .replace(/\$/g, '$$$$')
-    .replace(/\\g<(\d+)>/g, '$$$1')
-    .replace(/\\g<(\w+)>/g, '$$<$1>')
-    .replace(/\\(\d+)/g, '$$$1');
 }
 
 /** shlex.quote, which Ansible's `quote` filter uses (it differs from our own quoter). */
@@ -142,12 +131,8 @@ export const filters: Record<string, JinjaFunction> = {
   },
   regex_replace: (v, ...args) => {
     const kw = kwargs(args, ['pattern', 'replacement', 'ignorecase', 'multiline', 'count']);
-    const flags = 'g' + (kw.ignorecase ? 'i' : '') + (kw.multiline ? 'm' : '');
-    let count = Number(kw.count ?? 0);
-    const re = pyRegex(arg(args, kw, 0, 'pattern', ''), flags);
-    const repl = pyReplacement(arg(args, kw, 1, 'replacement', ''));
-    if (count <= 0) return pythonStr(v).replace(re, repl);
-    return pythonStr(v).replace(re, (...m) => (count-- > 0 ? m[0].replace(pyRegex(re.source, flags.replace('g', '')), repl) : m[0]));
+    const re = pyRegex(arg(args, kw, 0, 'pattern', ''), (kw.ignorecase ? 'i' : '') + (kw.multiline ? 'm' : ''));
+    return pySubn(re, arg(args, kw, 1, 'replacement', ''), pythonStr(v), Number(kw.count ?? 0))[0];
   },
   regex_search: (v, ...args) => {
     const kw = kwargs(args, ['ignorecase', 'multiline']);

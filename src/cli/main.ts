@@ -1,0 +1,204 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import ora from 'ora';
+import {
+  DEFAULT_FORKS,
+  ExitCode,
+  fanOut,
+  formatError,
+  jsonReporter,
+  liveReporter,
+  loadRun,
+  OptionsError,
+  plainReporter,
+  runLoaded,
+  style,
+  wantsColor,
+  type Reporter,
+  type RunOptions,
+} from '../index.js';
+import { parseExtraVars } from './extra-vars.js';
+import { listHosts, listTags, listTasks } from './list.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+function phases(value: string): number[] {
+  const list = value.split(',').map((p) => p.trim());
+  if (list.some((p) => !/^[1-9]\d*$/.test(p))) throw new InvalidArgumentError('expected phase numbers like 1 or 2,3');
+  return list.map(Number);
+}
+
+function positiveInt(value: string): number {
+  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('expected a whole number from 1');
+  return Number(value);
+}
+
+const collect = (value: string, prev: string[]) => [...prev, value];
+const commaList = (value: string, prev: string[]) => [...prev, ...value.split(',').map((t) => t.trim()).filter(Boolean)];
+
+function program(out: (s: string) => void, err: (s: string) => void): Command {
+  return new Command('senex-play')
+    .description('Converge hosts to the state a playbook describes, over SSH, idempotently.')
+    .argument('<playbook>', 'playbook file, or a name under playbooks/ (site.yml)')
+    .option('-i, --inventory <name>', 'inventory file, directory, name under inventory/, or host1,host2,', 'inventory')
+    .option('-C, --check', 'show what would change; change nothing', false)
+    .option('-D, --diff', 'show a unified diff of every content change', false)
+    .option('-l, --limit <pattern>', 'only hosts matching this pattern (web*, g1:g2, g1:&g2, g1:!h3)')
+    .option('-t, --tags <tags>', 'only tasks with these tags (comma-separated, repeatable)', commaList, [])
+    .option('--skip-tags <tags>', 'skip tasks with these tags', commaList, [])
+    .option('--phase <n[,n]>', 'only roles of these phases (declared in meta/main.yml) and their dependencies', phases)
+    .option('-e, --extra-vars <vars>', 'k=v, @file.yml or {json}; highest precedence (repeatable)', collect, [])
+    .option('-f, --forks <n>', `hosts worked on at once (default ${DEFAULT_FORKS})`, positiveInt, DEFAULT_FORKS)
+    .option('-b, --become', 'become root (sudo) on the hosts', false)
+    .option('--become-user <user>', 'user to become', undefined)
+    .option('--become-method <method>', 'sudo or su', undefined)
+    .option('-u, --user <user>', 'connect as this user')
+    .option('-c, --connection <type>', 'connection type: ssh or local')
+    .option('--json <file>', 'write the whole result as JSON to this file')
+    .option('-v, --verbose', 'more output (-vv, -vvv for more)', (_v: string, prev: number) => prev + 1, 0)
+    .option('--syntax-check', 'load and validate everything, run nothing', false)
+    .option('--list-hosts', 'list the hosts each play would run on', false)
+    .option('--list-tasks', 'list the tasks that would run', false)
+    .option('--list-tags', 'list the tags of each play', false)
+    .option('--start-at-task <name>', 'start at the first task with this name (glob)')
+    .option('--detailed-exitcode', 'exit 8 when a successful run changed (or under --check would change) something', false)
+    .version(VERSION, '--version')
+    .showHelpAfterError('(run senex-play --help for usage)')
+    .configureOutput({ writeOut: out, writeErr: err })
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 ok, 1 error, 2 a host failed, 3 a host unreachable, 4 invalid playbook,
+role or inventory, 5 bad options, 8 changes with --detailed-exitcode, 99 interrupted.
+
+Examples:
+  senex-play site.yml -i prod                    converge every host in inventory "prod"
+  senex-play site.yml -i prod --check --diff     what would change, as unified diffs
+  senex-play site.yml -i prod --phase 2          only the phase-2 roles`,
+    )
+    .exitOverride();
+}
+
+interface CliOptions {
+  inventory: string;
+  check: boolean;
+  diff: boolean;
+  limit?: string;
+  tags: string[];
+  skipTags: string[];
+  phase?: number[];
+  extraVars: string[];
+  forks: number;
+  become: boolean;
+  becomeUser?: string;
+  becomeMethod?: string;
+  user?: string;
+  connection?: string;
+  json?: string;
+  verbose: number;
+  syntaxCheck: boolean;
+  listHosts: boolean;
+  listTasks: boolean;
+  listTags: boolean;
+  startAtTask?: string;
+  detailedExitcode: boolean;
+}
+
+function toRunOptions(playbook: string, o: CliOptions, cwd: string): RunOptions {
+  if (o.becomeMethod !== undefined && o.becomeMethod !== 'sudo' && o.becomeMethod !== 'su') throw new OptionsError(`--become-method must be sudo or su, not '${o.becomeMethod}'`);
+  const extraVars = Object.assign({}, ...o.extraVars.map((e) => parseExtraVars(e, cwd))) as Record<string, unknown>;
+  return {
+    playbook,
+    inventory: o.inventory,
+    check: o.check,
+    diff: o.diff,
+    limit: o.limit,
+    tags: o.tags,
+    skipTags: o.skipTags,
+    phases: o.phase,
+    extraVars,
+    forks: o.forks,
+    become: o.become,
+    becomeUser: o.becomeUser,
+    becomeMethod: o.becomeMethod as 'sudo' | 'su' | undefined,
+    remoteUser: o.user,
+    connection: o.connection,
+    jsonFile: o.json,
+    verbosity: o.verbose,
+    startAtTask: o.startAtTask,
+    detailedExitcode: o.detailedExitcode,
+    cwd,
+  };
+}
+
+export interface CliIO {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+/** The whole CLI: parses argv, runs, prints; returns the exit code. Never throws. */
+export async function main(argv: string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }): Promise<number> {
+  const out = (s: string) => void io.stdout.write(s);
+  const err = (s: string) => void io.stderr.write(s);
+  const color = wantsColor(io.stdout, io.env);
+  const errStyle = style(wantsColor(io.stderr, io.env));
+  try {
+    const cmd = program(out, err);
+    try {
+      cmd.parse(argv, { from: 'user' });
+    } catch (e) {
+      if (e instanceof CommanderError) return e.exitCode === 0 ? ExitCode.ok : ExitCode.badOptions;
+      throw e;
+    }
+    const options = toRunOptions(cmd.args[0]!, cmd.opts<CliOptions>(), io.cwd);
+    const interactive = io.stdout.isTTY === true && !io.env.CI;
+    const spinner = interactive ? ora({ text: 'loading playbook, roles and inventory', stream: io.stderr }).start() : undefined;
+    let loaded;
+    try {
+      loaded = loadRun(options);
+      spinner?.stop();
+    } catch (e) {
+      spinner?.stop();
+      throw e;
+    }
+    const o = cmd.opts<CliOptions>();
+    const line = (s: string) => out(`${s}\n`);
+    if (o.syntaxCheck) {
+      line(`\nplaybook: ${loaded.playbook.path}`);
+      return ExitCode.ok;
+    }
+    if (o.listHosts || o.listTasks || o.listTags) {
+      if (o.listHosts) listHosts(loaded, line);
+      if (o.listTasks) listTasks(loaded, options, line);
+      if (o.listTags) listTags(loaded, options, line);
+      return ExitCode.ok;
+    }
+    const plainOpts = { write: out, style: style(color), verbosity: options.verbosity, diff: options.diff, check: options.check };
+    const reporters: Reporter[] = [interactive ? liveReporter(plainOpts) : plainReporter(plainOpts)];
+    if (options.jsonFile) reporters.push(jsonReporter(options.jsonFile));
+    const reporter = fanOut(reporters);
+    const abort = new AbortController();
+    const onSigint = () => {
+      if (abort.signal.aborted) process.exit(ExitCode.interrupted);
+      err(errStyle.yellow('\ninterrupted: finishing the tasks in flight, then closing every connection (Ctrl-C again to quit now)\n'));
+      abort.abort();
+    };
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigint);
+    try {
+      const summary = await runLoaded(loaded, options, reporter, abort.signal);
+      return summary.exitCode;
+    } finally {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
+      await reporter.close();
+    }
+  } catch (e) {
+    err(`${formatError(e).replace(/^(.*?)error: /, (m) => errStyle.red(m))}\n`);
+    if (e instanceof Error && 'exitCode' in e && typeof (e as { exitCode: unknown }).exitCode === 'number') return (e as { exitCode: number }).exitCode;
+    return ExitCode.error;
+  }
+}
+

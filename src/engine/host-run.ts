@@ -1,0 +1,51 @@
+import type { Inventory } from '../inventory/inventory.js';
+import { emptyHostStats, type HostStats } from '../output/events.js';
+import type { Transport } from '../transport/types.js';
+import type { Vars } from '../vars/scope.js';
+
+export type HostState = 'active' | 'failed' | 'unreachable' | 'ended';
+
+/** One host's progress through a run: its facts, notifications, status and counters. */
+export class HostRun {
+  state: HostState = 'active';
+  /** set_fact, register and gathered facts (the "host facts" precedence level). */
+  readonly facts: Vars = {};
+  /** Handler names and listen topics notified since the last flush. */
+  readonly notified = new Set<string>();
+  readonly stats: HostStats = emptyHostStats();
+  /** Why the host failed or became unreachable. */
+  error?: string;
+  private transport?: Promise<Transport>;
+
+  constructor(
+    readonly name: string,
+    readonly inventory: Inventory,
+    private readonly connect: (host: HostRun) => Promise<Transport>,
+  ) {}
+
+  get active(): boolean {
+    return this.state === 'active';
+  }
+
+  /** The host's connection, opened on first use and reused for the whole run. */
+  connection(): Promise<Transport> {
+    if (!this.transport) {
+      this.transport = this.connect(this);
+      this.transport.catch(() => {
+        this.transport = undefined;
+      });
+    }
+    return this.transport;
+  }
+
+  /** The open connection, if any (for stats and closing). */
+  async openConnection(): Promise<Transport | undefined> {
+    return this.transport?.catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    const t = await this.openConnection();
+    this.transport = undefined;
+    await t?.close();
+  }
+}

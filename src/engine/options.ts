@@ -1,0 +1,30 @@
+import type { Vars } from '../vars/scope.js';
+
+/** Everything a run needs to know, decided once by the CLI (or a caller of the API). */
+export interface RunOptions {
+  playbook: string;
+  inventory: string;
+  check: boolean;
+  diff: boolean;
+  limit?: string | undefined;
+  tags: string[];
+  skipTags: string[];
+  /** Only roles that declare one of these phases (and their dependencies). */
+  phases?: number[] | undefined;
+  extraVars: Vars;
+  forks: number;
+  become: boolean;
+  becomeUser?: string | undefined;
+  becomeMethod?: 'sudo' | 'su' | undefined;
+  becomePassword?: string | undefined;
+  remoteUser?: string | undefined;
+  connection?: string | undefined;
+  jsonFile?: string | undefined;
+  verbosity: number;
+  startAtTask?: string | undefined;
+  detailedExitcode: boolean;
+  /** Directory the playbook and inventory names are resolved against. */
+  cwd: string;
+}
+
+export const DEFAULT_FORKS = 16;

@@ -1,0 +1,143 @@
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { ExitCode, OptionsError, ValidationError, type ExitCode as Code } from '../errors.js';
+import type { Inventory } from '../inventory/inventory.js';
+import { loadInventory, loadVarsDirs } from '../inventory/load.js';
+import { matchHosts, PatternError } from '../inventory/pattern.js';
+import { loadPlaybook } from '../load/playbook.js';
+import { posOf } from '../load/yaml.js';
+import type { Playbook } from '../load/model.js';
+import type { HostStats, HostTransportStats, Reporter, RunEvent } from '../output/events.js';
+import { connect } from '../transport/connect.js';
+import { VarScope } from '../vars/scope.js';
+import { Templater } from '../vars/template.js';
+import { HostRun } from './host-run.js';
+import type { RunOptions } from './options.js';
+import { PlayRunner } from './play-runner.js';
+
+export interface RunSummary {
+  exitCode: Code;
+  stats: Record<string, HostStats>;
+}
+
+/** `site.yml` is looked up as given, then under playbooks/. */
+export function resolvePlaybook(name: string, cwd: string): string {
+  for (const candidate of [resolve(cwd, name), resolve(cwd, 'playbooks', name), resolve(cwd, 'playbooks', `${name}.yml`)]) {
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new OptionsError(`playbook '${name}' not found`, `looked for ${name} and playbooks/${name}`);
+}
+
+/** Everything loaded and validated before any host is touched. */
+export interface LoadedRun {
+  playbook: Playbook;
+  inventory: Inventory;
+  templater: Templater;
+  /** Hosts of each play, after --limit. */
+  playHosts: string[][];
+}
+
+export function loadRun(options: RunOptions): LoadedRun {
+  const templater = new Templater();
+  const playbookPath = resolvePlaybook(options.playbook, options.cwd);
+  const playbookDir = dirname(playbookPath);
+  const inventory = loadInventory(options.inventory, [options.cwd, playbookDir, resolve(playbookDir, '..')]);
+  loadVarsDirs(inventory, playbookDir);
+  const playbook = loadPlaybook(playbookPath, { templater });
+  let limit: Set<string> | undefined;
+  if (options.limit !== undefined) {
+    try {
+      limit = new Set(matchHosts(inventory, options.limit));
+    } catch (e) {
+      if (e instanceof PatternError) throw new OptionsError(`--limit: ${e.message}`, 'patterns look like web*, group1:group2, g1:&g2, g1:!host3');
+      throw e;
+    }
+  }
+  const playHosts = playbook.plays.map((play) => {
+    let hosts: string[];
+    try {
+      hosts = matchHosts(inventory, play.hosts);
+    } catch (e) {
+      if (e instanceof PatternError) throw new ValidationError('E_PATTERN', e.message, { pos: posOf(play.source, 'hosts') ?? play.pos, hint: 'patterns look like web*, group1:group2, g1:&g2, g1:!host3' });
+      throw e;
+    }
+    if (hosts.length === 0 && /^(localhost|127\.0\.0\.1)$/.test(play.hosts.trim())) {
+      // Ansible's implicit localhost: not in the inventory, reached without SSH.
+      inventory.host(play.hosts.trim()).vars.ansible_connection ??= 'local';
+      hosts = [play.hosts.trim()];
+    }
+    return limit ? hosts.filter((h) => limit!.has(h)) : hosts;
+  });
+  if (options.limit !== undefined && playHosts.every((h) => h.length === 0)) {
+    throw new OptionsError(`--limit '${options.limit}' leaves no hosts to run on`, `hosts in the inventory: ${[...inventory.hosts.keys()].slice(0, 10).join(', ')}`);
+  }
+  return { playbook, inventory, templater, playHosts };
+}
+
+/** Runs a loaded playbook; every event goes to the reporter. */
+export async function runLoaded(loaded: LoadedRun, options: RunOptions, reporter: Reporter, signal: AbortSignal): Promise<RunSummary> {
+  const started = Date.now();
+  const emit = (e: RunEvent) => reporter.handle(e);
+  const hostRuns = new Map<string, HostRun>();
+  const hostRun = (name: string): HostRun => {
+    let h = hostRuns.get(name);
+    if (!h) {
+      h = new HostRun(name, loaded.inventory, (run) => connect(connectionSpec(run, loaded, options)));
+      hostRuns.set(name, h);
+    }
+    return h;
+  };
+  emit({ kind: 'run_start', playbook: loaded.playbook.path, check: options.check, diff: options.diff });
+  const startState = { started: false };
+  try {
+    for (const [i, play] of loaded.playbook.plays.entries()) {
+      if (signal.aborted) break;
+      const hosts = loaded.playHosts[i]!.map(hostRun).filter((h) => h.state !== 'unreachable' && h.state !== 'failed');
+      if (hosts.length === 0) {
+        emit({ kind: 'warning', message: `play '${play.name}': no hosts matched '${play.hosts}'${options.limit ? ` with --limit ${options.limit}` : ''}; skipping` });
+        continue;
+      }
+      for (const h of hosts) if (h.state === 'ended') h.state = 'active';
+      await new PlayRunner(play, hosts, { options, templater: loaded.templater, emit, signal, startState }).run();
+    }
+  } finally {
+    const transport: Record<string, HostTransportStats> = {};
+    await Promise.all(
+      [...hostRuns.values()].map(async (h) => {
+        const t = await h.openConnection();
+        if (t) transport[h.name] = { ...t.stats };
+        await h.close();
+      }),
+    );
+    const stats = Object.fromEntries([...hostRuns.values()].map((h) => [h.name, h.stats]));
+    emit({ kind: 'recap', stats, transport, durationMs: Date.now() - started });
+  }
+  const stats = Object.fromEntries([...hostRuns.values()].map((h) => [h.name, h.stats]));
+  return { exitCode: exitCodeOf(stats, options, signal), stats };
+}
+
+function exitCodeOf(stats: Record<string, HostStats>, options: RunOptions, signal: AbortSignal): Code {
+  const all = Object.values(stats);
+  if (signal.aborted) return ExitCode.interrupted;
+  if (all.some((s) => s.failed > 0)) return ExitCode.hostFailed;
+  if (all.some((s) => s.unreachable > 0)) return ExitCode.unreachable;
+  if (options.detailedExitcode && all.some((s) => s.changed > 0)) return ExitCode.changed;
+  return ExitCode.ok;
+}
+
+/** How to reach a host: its ansible_* variables, templated, over the run's defaults. */
+function connectionSpec(host: HostRun, loaded: LoadedRun, options: RunOptions) {
+  const scope = new VarScope([...loaded.inventory.varLayers(host.name), options.extraVars, { inventory_hostname: host.name }], loaded.templater);
+  const get = (name: string): unknown => (scope.has(name) ? scope.get(name) : undefined);
+  const vars: Record<string, unknown> = {};
+  for (const name of scope.names()) if (name.startsWith('ansible_')) vars[name] = get(name);
+  const firstPlay = loaded.playbook.plays.find((p, i) => loaded.playHosts[i]!.includes(host.name));
+  return {
+    host: host.name,
+    connection: String(get('ansible_connection') ?? firstPlay?.connection ?? options.connection ?? 'ssh'),
+    address: String(get('ansible_host') ?? host.name),
+    port: Number(get('ansible_port') ?? 22),
+    user: (get('ansible_user') as string | undefined) ?? options.remoteUser,
+    vars,
+  };
+}

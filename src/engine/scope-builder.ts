@@ -1,0 +1,99 @@
+import { randomBytes } from 'node:crypto';
+import type { Inherited, Play, RoleInstance } from '../load/model.js';
+import { VarScope, type Vars } from '../vars/scope.js';
+import type { Templater } from '../vars/template.js';
+import type { HostRun } from './host-run.js';
+import type { RunOptions } from './options.js';
+
+/** The value `omit` stands for; an argument templated to it is left out, as in Ansible. */
+export const OMIT = `__omit_place_holder__${randomBytes(8).toString('hex')}`;
+
+function merged(layers: Vars[]): Vars {
+  return Object.assign({}, ...layers) as Vars;
+}
+
+function chain(instance: RoleInstance | undefined): RoleInstance[] {
+  const out: RoleInstance[] = [];
+  for (let i = instance; i; i = i.parent) out.unshift(i);
+  return out;
+}
+
+/**
+ * Builds the variable scope of a task on a host, in the documented precedence order
+ * (lowest first): role defaults, inventory (all, parent groups, child groups, host),
+ * play vars and vars_files, role vars and params, block/task vars, host facts
+ * (set_fact, register), extra vars, then the magic variables.
+ */
+export class ScopeBuilder {
+  private readonly allDefaults: Vars;
+  private readonly allRoleVars: Vars;
+
+  constructor(
+    private readonly play: Play,
+    private readonly options: RunOptions,
+    private readonly templater: Templater,
+    private readonly playHosts: () => string[],
+    private readonly batchHosts: () => string[],
+    private readonly hostsByName: Map<string, HostRun>,
+    /** vars_files loaded per host (static ones are the same object for every host). */
+    private readonly varsFiles: (host: HostRun) => Vars,
+  ) {
+    this.allDefaults = merged(play.roles.map((r) => r.role.defaults));
+    this.allRoleVars = merged(play.roles.map((r) => r.role.vars));
+  }
+
+  scope(host: HostRun, inherited: Inherited, extra?: Vars): VarScope {
+    const roles = chain(inherited.role);
+    const role = inherited.role?.role;
+    const inv = host.inventory;
+    return new VarScope(
+      [
+        this.allDefaults,
+        ...roles.map((r) => r.role.defaults),
+        ...inv.varLayers(host.name),
+        this.play.vars,
+        this.varsFiles(host),
+        this.allRoleVars,
+        ...roles.flatMap((r) => [r.role.vars, r.params]),
+        ...inherited.vars,
+        host.facts,
+        extra ?? {},
+        this.options.extraVars,
+        this.magic(host),
+        role ? { role_path: role.path, role_name: role.name } : {},
+      ],
+      this.templater,
+    );
+  }
+
+  private magic(host: HostRun): Vars {
+    const inv = host.inventory;
+    const hostsByName = this.hostsByName;
+    const out: Vars = {
+      inventory_hostname: host.name,
+      inventory_hostname_short: host.name.split('.')[0],
+      group_names: inv.groupNames(host.name),
+      groups: inv.groupMap(),
+      playbook_dir: this.play.playbookDir,
+      ansible_check_mode: this.options.check,
+      ansible_diff_mode: this.options.diff,
+      ansible_play_hosts_all: this.playHosts(),
+      ansible_play_hosts: this.playHosts().filter((h) => hostsByName.get(h)?.active ?? true),
+      ansible_play_batch: this.batchHosts(),
+      ansible_play_name: this.play.name,
+      omit: OMIT,
+    };
+    // Built only when a template reads it: every host's inventory vars and facts.
+    Object.defineProperty(out, 'hostvars', {
+      enumerable: true,
+      get: () => {
+        const all: Vars = {};
+        for (const name of inv.hosts.keys()) {
+          all[name] = { ...merged(inv.varLayers(name)), ...(hostsByName.get(name)?.facts ?? {}), inventory_hostname: name };
+        }
+        return all;
+      },
+    });
+    return out;
+  }
+}

@@ -1,0 +1,424 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { formatPos, SenexError } from '../errors.js';
+import type { Task } from '../load/model.js';
+import { templatePos } from '../load/task.js';
+import { validateSchema } from '../load/validate.js';
+import { posOf } from '../load/yaml.js';
+import type { ActionResult, AnyModule, Change, ModuleContext, Plan } from '../modules/types.js';
+import type { FileDiff, HostTaskResult } from '../output/events.js';
+import { BecomeError } from '../transport/shell-transport.js';
+import { quote } from '../transport/quote.js';
+import { UnreachableError, type BecomeSpec, type Transport } from '../transport/types.js';
+import { pythonStr } from '../vars/python-repr.js';
+import type { VarScope, Vars } from '../vars/scope.js';
+import { TemplateError } from '../vars/template.js';
+import { applyCommand, describeChange, VALIDATE_FAILED } from './apply.js';
+import type { HostRun } from './host-run.js';
+import type { RunOptions } from './options.js';
+import { batchProbes } from './probe-batch.js';
+import { OMIT, type ScopeBuilder } from './scope-builder.js';
+
+/** What running tasks needs from the play around it. */
+export interface TaskEnv {
+  options: RunOptions;
+  scopes: ScopeBuilder;
+}
+
+/** The outcome of one task on one host (all loop items together). */
+export interface TaskOutcome extends HostTaskResult {
+  meta?: ActionResult['meta'];
+  items?: HostTaskResult[];
+}
+
+/** A failure of this task on this host, with the message the user sees. */
+class TaskFailure extends Error {
+  constructor(
+    message: string,
+    readonly result: Vars = {},
+  ) {
+    super(message);
+  }
+}
+
+/** The name a task is shown under: `role : name`, or the module for unnamed tasks. */
+export function taskTitle(task: Task): string {
+  const name = task.name ?? task.moduleKey;
+  return task.role ? `${task.role.role.name} : ${name}` : name;
+}
+
+/** Where a task is, for messages: `file:line:col`. */
+export function taskWhere(task: { pos: Parameters<typeof formatPos>[0] }): string {
+  return formatPos(task.pos);
+}
+
+/** Runs one task on one host: when, loop, templating, probe, plan, apply, register. */
+export async function runTask(task: Task, host: HostRun, env: TaskEnv, extra?: Vars): Promise<TaskOutcome> {
+  const started = Date.now();
+  const base = env.scopes.scope(host, task, extra);
+  const outcome = await runWithLoop(task, host, env, base).catch((e: unknown) => errorOutcome(e, task, host));
+  outcome.durationMs = Date.now() - started;
+  if (task.register && outcome.status !== 'unreachable') host.facts[task.register] = outcome.result ?? {};
+  if (outcome.status === 'changed' && task.notify.length > 0) for (const n of task.notify) host.notified.add(String(base.template(n)));
+  if (task.noLog === true || (typeof task.noLog === 'string' && safeTest(base, task.noLog))) censor(outcome);
+  return outcome;
+}
+
+function safeTest(scope: VarScope, expr: string): boolean {
+  try {
+    return scope.test(expr);
+  } catch {
+    return true;
+  }
+}
+
+function censor(o: TaskOutcome): void {
+  o.censored = true;
+  o.result = { censored: "the output has been hidden due to the fact that 'no_log: true' was specified for this result", changed: o.status === 'changed' };
+  if (o.msg) o.msg = 'output hidden (no_log)';
+  o.diffs = o.diffs.map((d) => ({ path: d.path, before: null, after: null, hidden: true, beforeSha256: d.before === null ? undefined : sha256(d.before), afterSha256: d.after === null ? undefined : sha256(d.after) }));
+  o.changes = o.changes.map(() => 'change hidden (no_log)');
+  o.items?.forEach(censor);
+}
+
+function sha256(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function errorOutcome(e: unknown, task: Task, host: HostRun): TaskOutcome {
+  const base = { host: host.name, changes: [], diffs: [], durationMs: 0 };
+  if (e instanceof UnreachableError) return { ...base, status: 'unreachable', msg: `${e.message} (during task '${taskTitle(task)}')`, result: { unreachable: true, msg: e.message } };
+  if (e instanceof TaskFailure) return { ...base, status: 'failed', msg: e.message, result: { ...e.result, failed: true, msg: e.message, changed: false } };
+  if (e instanceof TemplateError) {
+    const msg = `${e.message} (in task '${taskTitle(task)}' at ${taskWhere(task)})`;
+    return { ...base, status: 'failed', msg, result: { failed: true, msg } };
+  }
+  if (e instanceof BecomeError || e instanceof SenexError) return { ...base, status: 'failed', msg: e.message, result: { failed: true, msg: e.message } };
+  throw e;
+}
+
+async function runWithLoop(task: Task, host: HostRun, env: TaskEnv, scope: VarScope): Promise<TaskOutcome> {
+  if (task.loop === undefined) {
+    if (!conditionsHold(task, scope)) return skipped(host, task);
+    return runItem(task, host, env, scope);
+  }
+  const items = loopItems(task, scope);
+  const loopVar = task.loopControl?.loopVar ?? 'item';
+  const results: TaskOutcome[] = [];
+  for (const [index, item] of items.entries()) {
+    const itemVars: Vars = { [loopVar]: item, ansible_loop_var: loopVar };
+    if (task.loopControl?.indexVar) itemVars[task.loopControl.indexVar] = index;
+    const itemScope = scope.with(itemVars);
+    const label = task.loopControl?.label !== undefined ? pythonStr(itemScope.template(task.loopControl.label)) : pythonStr(item);
+    let r: TaskOutcome;
+    if (!conditionsHold(task, itemScope)) r = skipped(host, task);
+    else r = await runItem(task, host, env, itemScope).catch((e: unknown) => errorOutcome(e, task, host));
+    r.item = label;
+    r.result = { ...(r.result ?? {}), [loopVar]: item, ansible_loop_var: loopVar };
+    results.push(r);
+    if (r.status === 'unreachable') return { ...r, items: results };
+  }
+  return combineItems(host, results);
+}
+
+function loopItems(task: Task, scope: VarScope): unknown[] {
+  const value = scope.template(task.loop);
+  const isWithItems = 'with_items' in task.source;
+  if (!Array.isArray(value)) {
+    throw new TaskFailure(`Invalid data passed to 'loop', it requires a list, got this instead: ${pythonStr(value)}. Hint: if you passed a list/dict of just one element, try adding wantlist=True to your lookup invocation or use q/query instead of lookup.`);
+  }
+  // with_items flattens one level, as Ansible's does.
+  return isWithItems ? value.flatMap((v) => (Array.isArray(v) ? v : [v])) : value;
+}
+
+function combineItems(host: HostRun, items: TaskOutcome[]): TaskOutcome {
+  const failed = items.some((i) => i.status === 'failed');
+  const changed = items.some((i) => i.status === 'changed');
+  const allSkipped = items.length === 0 || items.every((i) => i.status === 'skipped');
+  const status = failed ? 'failed' : changed ? 'changed' : allSkipped ? 'skipped' : 'ok';
+  return {
+    host: host.name,
+    status,
+    msg: failed ? 'One or more items failed' : allSkipped && items.length ? 'All items skipped' : undefined,
+    changes: items.flatMap((i) => i.changes),
+    diffs: items.flatMap((i) => i.diffs),
+    durationMs: 0,
+    items,
+    result: {
+      changed,
+      ...(failed ? { failed: true, msg: 'One or more items failed' } : { msg: 'All items completed' }),
+      ...(allSkipped ? { skipped: true } : {}),
+      results: items.map((i) => i.result ?? {}),
+    },
+  };
+}
+
+function conditionsHold(task: Task, scope: VarScope): boolean {
+  return task.when.every((c) => scope.test(c));
+}
+
+function skipped(host: HostRun, task: Task): TaskOutcome {
+  return {
+    host: host.name,
+    status: 'skipped',
+    changes: [],
+    diffs: [],
+    durationMs: 0,
+    result: { changed: false, skipped: true, skip_reason: 'Conditional result was False', false_condition: pythonStr(task.when.find(() => true) ?? '') },
+  };
+}
+
+/** Runs one item, with `until`/`retries`/`delay`. */
+async function runItem(task: Task, host: HostRun, env: TaskEnv, scope: VarScope): Promise<TaskOutcome> {
+  if (task.until === undefined) return runOnce(task, host, env, scope);
+  const retries = Number(scope.template(task.retries ?? 3));
+  const delay = Number(scope.template(task.delay ?? 5));
+  let last: TaskOutcome | undefined;
+  for (let attempt = 1; attempt <= retries + 1; attempt++) {
+    last = await runOnce(task, host, env, scope).catch((e: unknown) => errorOutcome(e, task, host));
+    if (last.status === 'unreachable') return last;
+    const resultScope = scope.with(task.register ? { [task.register]: last.result ?? {} } : {}, last.result ?? {});
+    if (resultScope.test(task.until)) {
+      last.result = { ...(last.result ?? {}), attempts: attempt };
+      return last;
+    }
+    if (attempt <= retries) await new Promise((r) => setTimeout(r, delay * 1000));
+  }
+  const msg = `retries exhausted (${retries}); until condition never held: ${task.until}`;
+  return { ...last!, status: 'failed', msg, result: { ...(last!.result ?? {}), failed: true, msg, attempts: retries + 1 } };
+}
+
+/** The templated, type-checked arguments; `omit` leaves an argument out. */
+function moduleArgs(task: Task, module: AnyModule, scope: VarScope): Record<string, unknown> {
+  let args: Record<string, unknown>;
+  try {
+    args = (module.kind === 'action' && module.rawArgs ? { ...task.args } : scope.template(task.args)) as Record<string, unknown>;
+  } catch (e) {
+    if (e instanceof TemplateError) {
+      const key = Object.keys(task.args).find((k) => JSON.stringify(task.args[k]).includes(e.undefinedName ?? '\u0000')) ?? task.moduleKey;
+      const pos = templatePos(posOf(task.args, key) ?? posOf(task.source, task.moduleKey), e.line, e.col);
+      throw new TemplateError(`${e.message}${pos ? ` (at ${formatPos(pos)})` : ''}`, undefined, undefined, e.undefinedName);
+    }
+    throw e;
+  }
+  for (const [k, v] of Object.entries(args)) if (v === OMIT) delete args[k];
+  const errors = validateSchema(module.schema, args, { what: `module '${module.name}'`, coerce: true });
+  if (errors.length) {
+    const where = errors[0]!.pos ? ` at ${formatPos(errors[0]!.pos)}` : '';
+    throw new TaskFailure(`${errors.map((e) => e.message).join('; ')}${where}`);
+  }
+  return args;
+}
+
+async function runOnce(task: Task, host: HostRun, env: TaskEnv, scope: VarScope): Promise<TaskOutcome> {
+  const module = task.module;
+  const args = moduleArgs(task, module, scope);
+  const ctx = moduleContext(task, scope, env);
+  if (module.kind === 'action') return finish(task, host, scope, failedAsOutcome(host, () => actionOutcome(host, module.run(args, ctx))));
+  const transport = await host.connection();
+  const become = becomeFor(task, scope, env.options, host);
+  const probes = Object.entries(module.probe(args, ctx));
+  let facts: Record<string, unknown> = {};
+  if (probes.length > 0) {
+    const batch = batchProbes(probes);
+    const r = await transport.exec({ script: batch.script, become });
+    facts = batch.parse(r.stdout.toString('utf8'));
+  }
+  const plan = module.plan(args, facts, ctx);
+  const check = task.checkMode ?? env.options.check;
+  const diffMode = task.diff ?? env.options.diff;
+  const input = { task, host, transport, become, check, diffMode, env: envFor(task, scope) };
+  return finish(task, host, scope, await failedAsOutcome(host, () => applyPlan(plan, input)));
+}
+
+/** A TaskFailure as a failed outcome, so changed_when/failed_when still see the result. */
+function failedAsOutcome(host: HostRun, fn: () => TaskOutcome): TaskOutcome;
+function failedAsOutcome(host: HostRun, fn: () => Promise<TaskOutcome>): Promise<TaskOutcome>;
+function failedAsOutcome(host: HostRun, fn: () => TaskOutcome | Promise<TaskOutcome>): TaskOutcome | Promise<TaskOutcome> {
+  const asOutcome = (e: unknown): TaskOutcome => {
+    if (!(e instanceof TaskFailure)) throw e;
+    return { host: host.name, status: 'failed', msg: e.message, changes: [], diffs: [], durationMs: 0, result: { changed: false, ...e.result, failed: true, msg: e.message } };
+  };
+  try {
+    const r = fn();
+    return r instanceof Promise ? r.catch(asOutcome) : r;
+  } catch (e) {
+    return asOutcome(e);
+  }
+}
+
+function moduleContext(task: Task, scope: VarScope, env: TaskEnv): ModuleContext {
+  return {
+    readControllerFile: (kind, path) => readControllerFile(task, kind, path, env),
+    renderTemplate: (source, file) => {
+      try {
+        return scope.render(source, { template_path: file, template_host: '', template_fullpath: file });
+      } catch (e) {
+        if (e instanceof TemplateError) throw new TemplateError(`${e.message} (in template ${formatPos({ file, line: e.line ?? 1, col: e.col ?? 1 })})`, undefined, undefined, e.undefinedName);
+        throw e;
+      }
+    },
+    test: (expr) => scope.test(expr),
+    lookupVar: (name) => {
+      const value = scope.template(`{{ ${name} }}`);
+      return value;
+    },
+    template: (value) => scope.template(value),
+    hostVars: () => ({}),
+  };
+}
+
+/** Finds a controller-side file as Ansible does: role dir first, then the playbook's. */
+function readControllerFile(task: Task, kind: 'files' | 'templates' | 'vars', path: string, env: TaskEnv): { path: string; content: Buffer } {
+  const roleDir = task.role?.role.path;
+  const playbookDir = env.scopes ? dirnameOfTask(task) : process.cwd();
+  const candidates = isAbsolute(path)
+    ? [path]
+    : [
+        ...(roleDir ? [resolve(roleDir, kind, path), resolve(roleDir, path)] : []),
+        resolve(playbookDir, kind, path),
+        resolve(playbookDir, path),
+      ];
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) throw new TaskFailure(`could not find ${kind === 'vars' ? 'vars file' : kind === 'files' ? 'src file' : 'template'} '${path}'; searched: ${candidates.join(', ')}`);
+  return { path: found, content: readFileSync(found) };
+}
+
+function dirnameOfTask(task: Task): string {
+  return resolve(task.pos.file, '..');
+}
+
+function becomeFor(task: Task, scope: VarScope, options: RunOptions, host: HostRun): BecomeSpec | undefined {
+  const wanted = task.become ?? options.become;
+  if (!wanted) return undefined;
+  const user = String(scope.template(task.becomeUser ?? options.becomeUser ?? 'root'));
+  const method = task.becomeMethod ?? options.becomeMethod ?? 'sudo';
+  const remoteUser = String(scope.raw('ansible_user') ?? options.remoteUser ?? currentUser());
+  const connection = String(scope.raw('ansible_connection') ?? '');
+  // Already that user: no sudo needed (and none may be installed).
+  if (user === remoteUser || (connection === 'local' && user === currentUser())) return undefined;
+  void host;
+  return { user, method, password: options.becomePassword };
+}
+
+function currentUser(): string {
+  return process.env.USER ?? (process.getuid?.() === 0 ? 'root' : '');
+}
+
+/** `environment:` as shell exports in front of commands. */
+function envFor(task: Task, scope: VarScope): string {
+  const env = scope.template(task.environment) as Record<string, unknown>;
+  return Object.entries(env)
+    .filter(([k]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
+    .map(([k, v]) => `export ${k}=${quote(pythonStr(v))}\n`)
+    .join('');
+}
+
+interface ApplyInput {
+  task: Task;
+  host: HostRun;
+  transport: Transport;
+  become: BecomeSpec | undefined;
+  check: boolean;
+  diffMode: boolean;
+  env: string;
+}
+
+/** Applies a plan's changes (unless in check mode) and reports them. */
+async function applyPlan(plan: Plan, input: ApplyInput): Promise<TaskOutcome> {
+  const { task, host, transport, become, check } = input;
+  const module = task.module;
+  const result: Vars = { ...(plan.result ?? {}) };
+  const base = { host: host.name, durationMs: 0, changes: plan.changes.map(describeChange), diffs: input.diffMode ? plan.changes.flatMap(diffOf) : [] };
+  if (plan.failed) throw new TaskFailure(plan.failed, result);
+  if (plan.changes.length === 0) return { ...base, status: 'ok', msg: plan.msg, result: { ...result, changed: false, ...(plan.msg ? { msg: plan.msg } : {}) } };
+  if (check) {
+    // An opaque command cannot say what it would do; like Ansible, skip it under --check.
+    if (plan.changes.some((c) => c.kind === 'exec' && c.opaque)) {
+      return { ...base, status: 'skipped', msg: `check mode: would ${base.changes.join('; ')}`, result: { ...result, changed: false, skipped: true, msg: 'skipped in check mode' } };
+    }
+    return { ...base, status: 'changed', msg: plan.msg, result: { ...result, changed: true } };
+  }
+  for (const change of plan.changes) {
+    const cmd = applyCommand(change);
+    const r = await transport.exec({ script: change.kind === 'exec' ? input.env + cmd.script : cmd.script, stdin: cmd.stdin, become });
+    const stdout = r.stdout.toString('utf8');
+    const stderr = r.stderr.toString('utf8');
+    if (change.kind === 'exec' && module.kind === 'host' && module.collect) {
+      const collected = module.collect(task.args as never, { rc: r.rc, stdout, stderr });
+      Object.assign(result, collected.result);
+      if (collected.failed) throw new TaskFailure(collected.failed, { ...result, changed: true });
+      continue;
+    }
+    if (r.rc !== 0) {
+      const why = r.rc === VALIDATE_FAILED ? `failed to validate: ${stderr.trim()}` : stderr.trim() || `exit code ${r.rc}`;
+      throw new TaskFailure(`${describeChange(change)} failed: ${why}`, { ...result, rc: r.rc });
+    }
+    const backup = /^backup_file=(.*)$/m.exec(stdout);
+    if (backup) result.backup_file = backup[1];
+  }
+  return { ...base, status: 'changed', msg: plan.msg, result: { ...result, changed: true, ...(plan.msg ? { msg: plan.msg } : {}) } };
+}
+
+/** The diff data a change carries; rendering is the output layer's job. */
+function diffOf(c: Change): FileDiff[] {
+  if (c.kind === 'exec') return [];
+  const state = (s: string, extra = '') => `path: ${c.path}\nstate: ${s}\n${extra}`;
+  switch (c.kind) {
+    case 'write':
+      return [{ path: c.path, before: c.before, after: c.content }];
+    case 'mkdir':
+      return [{ path: c.path, before: state('absent'), after: state('directory') }];
+    case 'remove':
+      return [{ path: c.path, before: state(c.before), after: state('absent') }];
+    case 'symlink':
+      return [{ path: c.path, before: c.before === null ? state('absent') : state('link', `src: ${c.before}\n`), after: state('link', `src: ${c.target}\n`) }];
+    case 'touch':
+      return c.exists ? [] : [{ path: c.path, before: state('absent'), after: state('touch') }];
+    case 'attrs': {
+      const lines = (a: Record<string, string | undefined>) =>
+        Object.keys(c.attrs)
+          .map((k) => `${k}: ${a[k] ?? ''}\n`)
+          .join('');
+      return [{ path: c.path, before: `path: ${c.path}\n${lines(c.before as Record<string, string | undefined>)}`, after: `path: ${c.path}\n${lines(c.attrs as Record<string, string | undefined>)}` }];
+    }
+    case 'hardlink':
+      return [{ path: c.path, before: state('absent'), after: state('hard', `src: ${c.target}\n`) }];
+  }
+}
+
+function actionOutcome(host: HostRun, r: ActionResult): TaskOutcome {
+  if (r.facts) Object.assign(host.facts, r.facts);
+  const base = { host: host.name, changes: [], diffs: [], durationMs: 0 };
+  if (r.failed) throw new TaskFailure(r.failed, r.result ?? {});
+  return { ...base, status: r.changed ? 'changed' : 'ok', msg: r.msg, meta: r.meta, show: r.show, result: { changed: r.changed ?? false, ...(r.result ?? {}) } };
+}
+
+/** changed_when / failed_when, evaluated against the result as Ansible does. */
+function finish(task: Task, host: HostRun, scope: VarScope, outcome: TaskOutcome): TaskOutcome {
+  if (task.changedWhen === undefined && task.failedWhen === undefined) return outcome;
+  const result = outcome.result ?? {};
+  const s = scope.with(task.register ? { [task.register]: result } : {}, result);
+  if (task.changedWhen !== undefined && outcome.status !== 'skipped') {
+    const changed = task.changedWhen.every((c) => s.test(c));
+    outcome.status = outcome.status === 'failed' ? 'failed' : changed ? 'changed' : 'ok';
+    result.changed = changed;
+  }
+  if (task.failedWhen !== undefined && outcome.status !== 'skipped') {
+    const failed = task.failedWhen.some((c) => s.test(c));
+    result.failed = failed;
+    result.failed_when_result = failed;
+    if (failed) {
+      outcome.status = 'failed';
+      outcome.msg ??= `failed_when condition held: ${task.failedWhen.join(' or ')}`;
+    } else if (outcome.status === 'failed') outcome.status = result.changed ? 'changed' : 'ok';
+  }
+  void host;
+  return outcome;
+}
+
+/** Exported for the play runner: a plain failure outcome for a host. */
+export function failureOutcome(host: HostRun, msg: string): TaskOutcome {
+  return { host: host.name, status: 'failed', msg, changes: [], diffs: [], durationMs: 0, result: { failed: true, msg } };
+}

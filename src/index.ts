@@ -1,0 +1,21 @@
+/** senex-play's public API; the CLI uses only what is exported here. */
+export { ExitCode, formatError, OptionsError, SenexError, ValidationError, ValidationErrors } from './errors.js';
+export type { SourcePos } from './errors.js';
+export { loadRun, runLoaded, resolvePlaybook } from './engine/run.js';
+export type { LoadedRun, RunSummary } from './engine/run.js';
+export { DEFAULT_FORKS } from './engine/options.js';
+export type { RunOptions } from './engine/options.js';
+export { taskTitle } from './engine/task-runner.js';
+export { anySelected, taskSelected } from './engine/select.js';
+export { loadYamlFile, parseYaml } from './load/yaml.js';
+export type { Play, Playbook, Task, TaskNode } from './load/model.js';
+export { matchHosts } from './inventory/pattern.js';
+export { plainReporter } from './output/plain.js';
+export { liveReporter } from './output/live.js';
+export { jsonReporter, fanOut } from './output/json.js';
+export { style, wantsColor } from './output/style.js';
+export type { Reporter, RunEvent, HostStats } from './output/events.js';
+export { Templater } from './vars/template.js';
+export { LocalTransport } from './transport/local.js';
+export { registerConnector } from './transport/connect.js';
+export type { Transport, ExecRequest, ExecResult } from './transport/types.js';

@@ -1,0 +1,176 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ErrorSink, ValidationError, ValidationErrors, type SourcePos } from '../errors.js';
+import type { Vars } from '../vars/scope.js';
+import type { ArgumentOption, ArgumentSpec, Inherited, Role, Task, TaskNode } from './model.js';
+import { didYouMean } from './suggest.js';
+import type { TaskLoader } from './task.js';
+import { validateSchema } from './validate.js';
+import { loadYamlFile, posOf } from './yaml.js';
+
+const optionSchema: object = {
+  type: 'object',
+  properties: {
+    type: { enum: ['str', 'int', 'float', 'bool', 'list', 'dict', 'path', 'raw', 'bytes', 'bits', 'jsonarg', 'json'] },
+    required: { type: 'boolean' },
+    default: {},
+    choices: { type: 'array' },
+    elements: { type: 'string' },
+    description: {},
+    options: { type: 'object' },
+    aliases: { type: 'array' },
+    no_log: { type: 'boolean' },
+    version_added: {},
+  },
+  additionalProperties: false,
+};
+
+const metaSchema = {
+  type: 'object',
+  properties: {
+    galaxy_info: {
+      type: 'object',
+      properties: { senex_phase: { type: 'integer', minimum: 1 } },
+    },
+    dependencies: { type: 'array', items: { anyOf: [{ type: 'string' }, { type: 'object' }] } },
+    allow_duplicates: { type: 'boolean' },
+    argument_specs: { type: 'object', additionalProperties: { type: 'object', properties: { options: { type: 'object', additionalProperties: optionSchema } } } },
+    collections: { type: 'array' },
+  },
+  additionalProperties: false,
+} as const;
+
+function firstExisting(dir: string, names: string[]): string | undefined {
+  return names.map((n) => join(dir, n)).find((p) => existsSync(p));
+}
+
+function yamlIn(dir: string, base: string): string | undefined {
+  return firstExisting(dir, [`${base}.yml`, `${base}.yaml`, base]);
+}
+
+/** Finds roles on the search path and loads each once. */
+export class RoleLoader {
+  private readonly cache = new Map<string, Role>();
+  taskLoader!: TaskLoader;
+
+  constructor(
+    private readonly searchDirs: string[],
+    private readonly sink: ErrorSink,
+  ) {}
+
+  find(name: string, pos: SourcePos): Role | undefined {
+    const dir = this.locate(name);
+    if (!dir) {
+      const known = this.available();
+      this.sink.add(
+        new ValidationError('E_UNKNOWN_ROLE', `role '${name}' not found`, {
+          pos,
+          hint: `${didYouMean(name, known, 'roles')} (searched ${this.searchDirs.join(', ')})`,
+        }),
+      );
+      return undefined;
+    }
+    let role = this.cache.get(dir);
+    if (!role) {
+      role = this.load(name, dir);
+      this.cache.set(dir, role);
+    }
+    return role;
+  }
+
+  private locate(name: string): string | undefined {
+    if (name.includes('/')) return existsSync(resolve(name)) ? resolve(name) : undefined;
+    for (const d of this.searchDirs) {
+      const p = join(d, name);
+      if (existsSync(p) && statSync(p).isDirectory()) return p;
+    }
+    return undefined;
+  }
+
+  private available(): string[] {
+    return this.searchDirs.flatMap((d) => (existsSync(d) ? readdirSync(d).filter((n) => statSync(join(d, n)).isDirectory()) : []));
+  }
+
+  private load(name: string, path: string): Role {
+    const varsFile = (sub: string): Vars => {
+      const file = yamlIn(join(path, sub), 'main');
+      if (!file) return {};
+      const data = this.sink.guard(() => loadYamlFile(file), {});
+      if (data === null || data === undefined) return {};
+      if (typeof data !== 'object' || Array.isArray(data)) {
+        this.sink.add(new ValidationError('E_VARS', `${sub}/main.yml of role '${name}' must be a mapping of variables`, { pos: posOf(data) ?? { file, line: 1, col: 1 } }));
+        return {};
+      }
+      return data as Vars;
+    };
+    const metaFile = yamlIn(join(path, 'meta'), 'main');
+    const meta = ((metaFile && this.sink.guard(() => loadYamlFile(metaFile), {})) || {}) as Record<string, unknown>;
+    if (metaFile) {
+      const errors = validateSchema(metaSchema, meta, { what: `meta/main.yml of role '${name}'`, fallbackPos: { file: metaFile, line: 1, col: 1 } });
+      if (errors.length) this.sink.add(new ValidationErrors(errors));
+    }
+    const specFile = yamlIn(join(path, 'meta'), 'argument_specs');
+    const specData = (specFile ? (this.sink.guard(() => loadYamlFile(specFile), {}) as Record<string, unknown>)?.argument_specs : meta.argument_specs) as Record<string, unknown> | undefined;
+    const argumentSpecs: Record<string, ArgumentSpec> = {};
+    for (const [entry, spec] of Object.entries(specData ?? {})) {
+      const s = spec as { options?: Record<string, ArgumentOption> };
+      argumentSpecs[entry] = { options: s.options ?? {}, pos: posOf(specData, entry) ?? { file: specFile ?? metaFile ?? path, line: 1, col: 1 } };
+    }
+    const deps = (Array.isArray(meta.dependencies) ? meta.dependencies : []) as unknown[];
+    const tasksCache = new Map<string, string | undefined>();
+    const loader = this;
+    return {
+      name,
+      path,
+      defaults: varsFile('defaults'),
+      vars: varsFile('vars'),
+      phase: (meta.galaxy_info as { senex_phase?: number } | undefined)?.senex_phase,
+      allowDuplicates: meta.allow_duplicates === true,
+      argumentSpecs,
+      dependencies: deps.map((d, i) => ({
+        spec: typeof d === 'string' ? { role: d } : (d as Record<string, unknown>),
+        pos: posOf(deps, i) ?? { file: metaFile!, line: 1, col: 1 },
+      })),
+      loadTasks(file: string, parent: Inherited, from?: SourcePos): TaskNode[] {
+        if (!tasksCache.has(file)) tasksCache.set(file, yamlIn(join(path, 'tasks'), file));
+        const found = tasksCache.get(file);
+        if (!found) {
+          if (file !== 'main') loader.sink.add(new ValidationError('E_FILE', `role '${name}' has no tasks/${file}.yml`, { pos: from }));
+          return [];
+        }
+        return loader.sink.guard(() => loader.taskLoader.file(found, parent, from), []);
+      },
+      loadHandlers(parent: Inherited): Task[] {
+        const found = yamlIn(join(path, 'handlers'), 'main');
+        if (!found) return [];
+        const data = loader.sink.guard(() => loadYamlFile(found), []);
+        return loader.taskLoader.list(data, parent, found, { file: found, line: 1, col: 1 }, true).filter((t): t is Task => t.kind === 'task');
+      },
+    };
+  }
+}
+
+/** A role's argument_specs as a JSON schema for its variables. */
+export function argumentSchema(spec: ArgumentSpec): object {
+  const toSchema = (o: ArgumentOption): Record<string, unknown> => {
+    const types: Record<string, unknown> = {
+      str: { type: 'string' },
+      path: { type: 'string' },
+      int: { type: 'integer' },
+      float: { type: 'number' },
+      bool: { type: 'boolean' },
+      list: { type: 'array', ...(o.elements ? { items: toSchema({ type: o.elements }) } : {}) },
+      dict: o.options
+        ? { type: 'object', properties: Object.fromEntries(Object.entries(o.options).map(([k, v]) => [k, toSchema(v)])), required: Object.entries(o.options).filter(([, v]) => v.required).map(([k]) => k) }
+        : { type: 'object' },
+    };
+    const s: Record<string, unknown> = { ...((types[o.type ?? 'str'] as object | undefined) ?? {}) };
+    if (o.choices) s.enum = o.choices;
+    return s;
+  };
+  return {
+    type: 'object',
+    properties: Object.fromEntries(Object.entries(spec.options).map(([k, v]) => [k, toSchema(v)])),
+    required: Object.entries(spec.options).filter(([, v]) => v.required).map(([k]) => k),
+  };
+}

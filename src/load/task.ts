@@ -1,0 +1,353 @@
+import { dirname, resolve } from 'node:path';
+import { ErrorSink, ValidationError, ValidationErrors, sourceLine, type SourcePos } from '../errors.js';
+import { findModule, moduleNames } from '../modules/index.js';
+import type { AnyModule } from '../modules/types.js';
+import { isTemplated } from '../vars/template-source.js';
+import type { Templater } from '../vars/template.js';
+import type { Vars } from '../vars/scope.js';
+import type { Block, Include, Inherited, LoopControl, Role, RoleInstance, Task, TaskNode } from './model.js';
+import { closest, didYouMean } from './suggest.js';
+import { validateSchema } from './validate.js';
+import { loadYamlFile, posOf } from './yaml.js';
+
+/** What task loading needs from its surroundings. */
+export interface TaskLoadContext {
+  sink: ErrorSink;
+  templater: Templater;
+  /** Finds and loads a role by name (for import_role/include_role). */
+  findRole(name: string, pos: SourcePos): Role | undefined;
+  /** Called for every role instance created inside tasks, so its handlers join the play. */
+  onRoleInstance(instance: RoleInstance): void;
+  /** Files being imported, to refuse import cycles. */
+  importStack: string[];
+}
+
+const COMMON = ['name', 'when', 'tags', 'become', 'become_user', 'become_method', 'vars', 'environment', 'ignore_errors', 'check_mode', 'diff', 'no_log', 'any_errors_fatal', 'ignore_unreachable', 'debugger', 'collections'];
+const TASK_KEYWORDS = new Set([...COMMON, 'loop', 'loop_control', 'with_items', 'with_list', 'register', 'notify', 'changed_when', 'failed_when', 'until', 'retries', 'delay', 'args', 'listen']);
+const BLOCK_KEYWORDS = new Set([...COMMON, 'block', 'rescue', 'always']);
+const INCLUDE_KEYWORDS = new Set([...COMMON, 'loop', 'loop_control', 'with_items', 'with_list', 'args', 'apply', 'register']);
+const INCLUDES = ['include_tasks', 'import_tasks', 'include_role', 'import_role'];
+const UNSUPPORTED: Record<string, string> = {
+  delegate_to: 'delegation is not supported yet; run the task in a play for that host instead',
+  local_action: 'use `delegate_to`-free tasks, or a play with `connection: local`',
+  run_once: 'run_once is not supported yet; limit the play to one host instead',
+  action: 'write the module name as the task key (e.g. `copy:`)',
+  async: 'async tasks are not supported',
+  poll: 'async tasks are not supported',
+  with_dict: 'use `loop: "{{ d | dict2items }}"`',
+  include: '`include` was removed from Ansible; use include_tasks or import_tasks',
+};
+
+/** Command-style modules take these k=v words out of a free-form string (as Ansible). */
+const FREE_FORM_KEYS: Record<string, string[]> = {
+  _raw_params: ['creates', 'removes', 'chdir', 'executable', 'stdin', 'stdin_add_newline', 'strip_empty_ends'],
+};
+
+export function asList(value: unknown): unknown[] {
+  if (value === undefined || value === null) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+/** `tags: a,b`, `tags: [a, b]` */
+export function tagList(value: unknown): string[] {
+  return asList(value).flatMap((t) => String(t).split(',')).map((t) => t.trim()).filter(Boolean);
+}
+
+/** `when:` as a list of conditions; `"{{ x }}"` is accepted as `x`, as Ansible does. */
+export function conditions(value: unknown): Array<string | boolean> {
+  return asList(value).map((c) => (typeof c === 'boolean' ? c : String(c).replace(/^\s*\{\{\s*([\s\S]*?)\s*\}\}\s*$/, '$1')));
+}
+
+function inherit(parent: Inherited, data: Record<string, unknown>): Inherited {
+  const vars = data.vars && typeof data.vars === 'object' ? [...parent.vars, data.vars as Vars] : parent.vars;
+  return {
+    when: [...parent.when, ...conditions(data.when)],
+    tags: [...new Set([...parent.tags, ...tagList(data.tags)])],
+    become: (data.become as boolean | undefined) ?? parent.become,
+    becomeUser: (data.become_user as string | undefined) ?? parent.becomeUser,
+    becomeMethod: (data.become_method as 'sudo' | undefined) ?? parent.becomeMethod,
+    vars,
+    environment: { ...parent.environment, ...((data.environment as Vars | undefined) ?? {}) },
+    ignoreErrors: (data.ignore_errors as boolean | undefined) ?? parent.ignoreErrors,
+    checkMode: (data.check_mode as boolean | undefined) ?? parent.checkMode,
+    diff: (data.diff as boolean | undefined) ?? parent.diff,
+    noLog: (data.no_log as boolean | undefined) ?? parent.noLog,
+    role: parent.role,
+  };
+}
+
+const keywordSchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    when: { anyOf: [{ type: 'string' }, { type: 'boolean' }, { type: 'array', items: { type: ['string', 'boolean'] } }] },
+    tags: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: ['string', 'number'] } }] },
+    become: { type: ['boolean', 'string'] },
+    become_user: { type: 'string' },
+    become_method: { enum: ['sudo', 'su'] },
+    vars: { type: 'object' },
+    environment: { type: 'object' },
+    ignore_errors: { type: ['boolean', 'string'] },
+    ignore_unreachable: { type: 'boolean' },
+    check_mode: { type: ['boolean', 'string'] },
+    diff: { type: ['boolean', 'string'] },
+    no_log: { type: ['boolean', 'string'] },
+    any_errors_fatal: { type: 'boolean' },
+    register: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+    notify: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+    listen: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+    changed_when: { anyOf: [{ type: 'string' }, { type: 'boolean' }, { type: 'array', items: { type: ['string', 'boolean'] } }] },
+    failed_when: { anyOf: [{ type: 'string' }, { type: 'boolean' }, { type: 'array', items: { type: ['string', 'boolean'] } }] },
+    until: { type: 'string' },
+    retries: { type: ['integer', 'string'] },
+    delay: { type: ['number', 'string'] },
+    loop: { type: ['array', 'string'] },
+    with_items: { type: ['array', 'string'] },
+    with_list: { type: ['array', 'string'] },
+    loop_control: {
+      type: 'object',
+      properties: { loop_var: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }, index_var: { type: 'string' }, label: { type: 'string' }, pause: { type: 'number' }, extended: { type: 'boolean' } },
+      additionalProperties: false,
+    },
+    args: { type: 'object' },
+    block: { type: 'array' },
+    rescue: { type: 'array' },
+    always: { type: 'array' },
+  },
+} as const;
+
+export class TaskLoader {
+  constructor(private readonly ctx: TaskLoadContext) {}
+
+  /** Loads a list of tasks (a tasks file, a play section, a block body). */
+  list(data: unknown, parent: Inherited, file: string, where: SourcePos, handlers = false): TaskNode[] {
+    if (data === null || data === undefined) return [];
+    if (!Array.isArray(data)) {
+      this.ctx.sink.add(new ValidationError('E_TASKS', `expected a list of tasks in ${file}`, { pos: posOf(data) ?? where, hint: 'start each task with "- name: ..."' }));
+      return [];
+    }
+    const out: TaskNode[] = [];
+    data.forEach((item, i) => {
+      const pos = posOf(data, i) ?? where;
+      const node = this.ctx.sink.guard(() => this.node(item, parent, file, pos, handlers), undefined);
+      if (node) out.push(node);
+    });
+    return out;
+  }
+
+  /** Loads a tasks file, relative paths against `baseDir`. */
+  file(path: string, parent: Inherited, from: SourcePos | undefined): TaskNode[] {
+    const abs = resolve(path);
+    if (this.ctx.importStack.includes(abs)) {
+      throw new ValidationError('E_CYCLE', `tasks file imports itself: ${[...this.ctx.importStack, abs].join(' -> ')}`, { pos: from });
+    }
+    const data = loadYamlFile(abs, {}, from);
+    this.ctx.importStack.push(abs);
+    try {
+      return this.list(data, parent, abs, { file: abs, line: 1, col: 1 });
+    } finally {
+      this.ctx.importStack.pop();
+    }
+  }
+
+  private node(data: unknown, parent: Inherited, file: string, pos: SourcePos, handler: boolean): TaskNode {
+    if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+      throw new ValidationError('E_TASK', `a task must be a mapping, not ${data === null ? 'empty' : Array.isArray(data) ? 'a list' : JSON.stringify(data)}`, {
+        pos,
+        hint: 'write a task as "- name: ...\\n  module: {args}"',
+      });
+    }
+    const task = data as Record<string, unknown>;
+    for (const key of Object.keys(task)) {
+      if (UNSUPPORTED[key]) throw new ValidationError('E_UNSUPPORTED', `'${key}' is not supported`, { pos: posOf(task, key, 'key'), hint: UNSUPPORTED[key] });
+    }
+    this.checkTemplates(task);
+    if ('block' in task) return this.block(task, parent, file, pos);
+    const include = INCLUDES.find((k) => k in task || `ansible.builtin.${k}` in task);
+    if (include) return this.include(task, include, parent, file, pos);
+    return this.task(task, parent, pos, handler);
+  }
+
+  private keywordErrors(task: Record<string, unknown>, allowed: Set<string>, what: string): void {
+    const known = Object.fromEntries(Object.entries(task).filter(([k]) => allowed.has(k)));
+    const errors = validateSchema(keywordSchema, known, { what, skipTemplated: true, fallbackPos: posOf(task) });
+    if (errors.length) throw new ValidationErrors(errors);
+  }
+
+  private block(data: Record<string, unknown>, parent: Inherited, file: string, pos: SourcePos): Block {
+    for (const key of Object.keys(data)) {
+      if (!BLOCK_KEYWORDS.has(key)) {
+        throw new ValidationError('E_UNKNOWN_KEY', `unknown key '${key}' in a block`, { pos: posOf(data, key, 'key'), hint: didYouMean(key, BLOCK_KEYWORDS) });
+      }
+    }
+    this.keywordErrors(data, BLOCK_KEYWORDS, 'block');
+    const inherited = inherit(parent, data);
+    return {
+      kind: 'block',
+      ...inherited,
+      name: data.name as string | undefined,
+      pos,
+      source: data,
+      block: this.list(data.block, inherited, file, posOf(data, 'block') ?? pos),
+      rescue: this.list(data.rescue, inherited, file, posOf(data, 'rescue') ?? pos),
+      always: this.list(data.always, inherited, file, posOf(data, 'always') ?? pos),
+    };
+  }
+
+  private task(data: Record<string, unknown>, parent: Inherited, pos: SourcePos, handler: boolean): Task {
+    const candidates = Object.keys(data).filter((k) => !TASK_KEYWORDS.has(k));
+    if (candidates.length === 0) {
+      throw new ValidationError('E_NO_MODULE', `task${data.name ? ` '${data.name}'` : ''} names no module`, { pos, hint: `add one module, e.g. "copy: {src: ..., dest: ...}"` });
+    }
+    const modules = candidates.map((k) => ({ key: k, module: findModule(k) }));
+    const unknown = modules.find((m) => !m.module);
+    if (unknown) {
+      const isKeyword = closest(unknown.key, TASK_KEYWORDS);
+      const guess = closest(unknown.key, moduleNames());
+      const hint = guess ? `did you mean '${guess}'?` : isKeyword ? `did you mean the task keyword '${isKeyword}'?` : `supported modules: ${moduleNames().sort().join(', ')}`;
+      throw new ValidationError('E_UNKNOWN_MODULE', `unknown module '${unknown.key}'${modules.length > 1 ? ' (or an unknown task keyword)' : ''}`, { pos: posOf(data, unknown.key, 'key'), hint });
+    }
+    if (modules.length > 1) {
+      throw new ValidationError('E_TWO_MODULES', `one task names two modules: '${modules[0]!.key}' and '${modules[1]!.key}'`, {
+        pos: posOf(data, modules[1]!.key, 'key'),
+        hint: 'split this into two tasks, one module each',
+      });
+    }
+    if ('listen' in data && !handler) throw new ValidationError('E_UNKNOWN_KEY', `'listen' is only valid on handlers`, { pos: posOf(data, 'listen', 'key') });
+    this.keywordErrors(data, TASK_KEYWORDS, 'task');
+    const { key, module } = modules[0] as { key: string; module: AnyModule };
+    const args = moduleArgs(module, key, data);
+    const errors = validateSchema(module.schema, args, { what: `module '${module.name}'`, skipTemplated: true, fallbackPos: posOf(data, key) });
+    if (errors.length) throw new ValidationErrors(errors);
+    const inherited = inherit(parent, data);
+    return {
+      kind: 'task',
+      ...inherited,
+      name: data.name as string | undefined,
+      pos,
+      source: data,
+      module,
+      moduleKey: key,
+      args,
+      loop: data.loop ?? data.with_items ?? data.with_list,
+      loopControl: loopControl(data),
+      register: data.register as string | undefined,
+      notify: asList(data.notify).map(String),
+      changedWhen: data.changed_when === undefined ? undefined : conditions(data.changed_when),
+      failedWhen: data.failed_when === undefined ? undefined : conditions(data.failed_when),
+      until: data.until as string | undefined,
+      retries: data.retries as number | undefined,
+      delay: data.delay as number | undefined,
+      listen: asList(data.listen).map(String),
+    };
+  }
+
+  private include(data: Record<string, unknown>, key: string, parent: Inherited, file: string, pos: SourcePos): TaskNode {
+    const written = key in data ? key : `ansible.builtin.${key}`;
+    for (const k of Object.keys(data)) {
+      if (k !== written && !INCLUDE_KEYWORDS.has(k)) {
+        throw new ValidationError('E_UNKNOWN_KEY', `unknown key '${k}' in ${key}`, { pos: posOf(data, k, 'key'), hint: didYouMean(k, INCLUDE_KEYWORDS) });
+      }
+    }
+    this.keywordErrors(data, INCLUDE_KEYWORDS, key);
+    const isStatic = key.startsWith('import_');
+    if (isStatic && (data.loop !== undefined || data.with_items !== undefined)) {
+      throw new ValidationError('E_IMPORT_LOOP', `${key} cannot loop`, { pos: posOf(data, 'loop', 'key') ?? pos, hint: `use ${key.replace('import_', 'include_')} to loop` });
+    }
+    const value = data[written];
+    const argPos = posOf(data, written) ?? pos;
+    const inherited = inherit(parent, data);
+    const base = { ...inherited, name: data.name as string | undefined, pos, source: data };
+    if (key.endsWith('_tasks')) {
+      const target = typeof value === 'string' ? value : ((value as Record<string, unknown> | null)?.file as string | undefined);
+      if (typeof target !== 'string' || !target) throw new ValidationError('E_MISSING', `${key} needs a file name`, { pos: argPos, hint: `${key}: other.yml` });
+      const baseDir = inherited.role ? resolve(inherited.role.role.path, 'tasks') : dirname(file);
+      const load = (t: string): TaskNode[] => this.file(resolve(baseDir, t), inherited, argPos);
+      if (isStatic && isTemplated(target)) throw new ValidationError('E_IMPORT_TEMPLATE', `${key} needs a fixed file name, not a template`, { pos: argPos, hint: 'use include_tasks for a name computed at run time' });
+      const tasks = isTemplated(target) ? undefined : load(target);
+      if (isStatic) return { kind: 'block', ...base, block: tasks ?? [], rescue: [], always: [] };
+      return { kind: 'include', ...base, what: 'tasks', target, tasks, loop: data.loop ?? data.with_items, loopControl: loopControl(data), load };
+    }
+    const spec = (typeof value === 'string' ? { name: value } : value) as Record<string, unknown> | null;
+    if (!spec || typeof spec.name !== 'string') throw new ValidationError('E_MISSING', `${key} needs a role name`, { pos: argPos, hint: `${key}:\n  name: myrole` });
+    const allowed = ['name', 'tasks_from', 'vars_from', 'defaults_from', 'handlers_from', 'public', 'apply', 'allow_duplicates'];
+    for (const k of Object.keys(spec)) {
+      if (!allowed.includes(k)) throw new ValidationError('E_UNKNOWN_KEY', `unknown key '${k}' in ${key}`, { pos: posOf(spec, k, 'key'), hint: didYouMean(k, allowed) });
+    }
+    const tasksFrom = (spec.tasks_from as string | undefined) ?? 'main';
+    const load = (name: string): TaskNode[] => {
+      const role = this.ctx.findRole(name, argPos);
+      if (!role) return [];
+      const instance: RoleInstance = { role, params: {}, pos: argPos, parent: parent.role, phase: role.phase ?? parent.role?.phase };
+      this.ctx.onRoleInstance(instance);
+      return role.loadTasks(tasksFrom, { ...inherited, role: instance }, argPos);
+    };
+    if (isStatic && isTemplated(spec.name)) throw new ValidationError('E_IMPORT_TEMPLATE', `${key} needs a fixed role name`, { pos: argPos, hint: 'use include_role for a name computed at run time' });
+    const tasks = isTemplated(spec.name) ? undefined : load(spec.name);
+    if (isStatic) return { kind: 'block', ...base, block: tasks ?? [], rescue: [], always: [] };
+    return { kind: 'include', ...base, what: 'role', target: spec.name, tasksFrom, tasks, loop: data.loop ?? data.with_items, loopControl: loopControl(data), load };
+  }
+
+  /** Every string in the task that is a template must at least parse. */
+  private checkTemplates(value: unknown, parent?: unknown, key?: string | number): void {
+    if (typeof value === 'string') {
+      if (!isTemplated(value)) return;
+      const err = this.ctx.templater.check(value);
+      if (err) throw new ValidationError('E_TEMPLATE', err.message, { pos: templatePos(posOf(parent, key), err.line, err.col), hint: 'fix the Jinja2 syntax of this value' });
+    } else if (Array.isArray(value)) {
+      value.forEach((v, i) => this.checkTemplates(v, value, i));
+    } else if (value !== null && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) this.checkTemplates(v, value, k);
+    }
+  }
+}
+
+/** Position of a template error: the YAML value's position moved by the error's line/col. */
+export function templatePos(valuePos: SourcePos | undefined, line?: number, col?: number): SourcePos | undefined {
+  if (!valuePos || line === undefined) return valuePos;
+  if (line > 1) return { file: valuePos.file, line: valuePos.line + line - 1, col: col ?? 1 };
+  const text = sourceLine(valuePos.file, valuePos.line) ?? '';
+  const quoted = text[valuePos.col - 1] === '"' || text[valuePos.col - 1] === "'" ? 1 : 0;
+  return { ...valuePos, col: valuePos.col + quoted + (col ?? 1) - 1 };
+}
+
+function loopControl(data: Record<string, unknown>): LoopControl | undefined {
+  const lc = data.loop_control as Record<string, unknown> | undefined;
+  if (!lc) return undefined;
+  return { loopVar: (lc.loop_var as string | undefined) ?? 'item', indexVar: lc.index_var as string | undefined, label: lc.label as string | undefined };
+}
+
+/** The module's arguments: a mapping, a free-form string, or `k=v` words; merged with `args:`. */
+function moduleArgs(module: AnyModule, key: string, data: Record<string, unknown>): Record<string, unknown> {
+  const value = data[key];
+  const extra = (data.args as Record<string, unknown> | undefined) ?? {};
+  if (value === null || value === undefined) return { ...extra };
+  if (typeof value === 'object' && !Array.isArray(value)) return { ...(value as Record<string, unknown>), ...extra };
+  if (typeof value !== 'string') {
+    throw new ValidationError('E_ARGS', `arguments of '${key}' must be a mapping${module.freeForm ? ' or a string' : ''}, not ${Array.isArray(value) ? 'a list' : typeof value}`, { pos: posOf(data, key) });
+  }
+  if (module.freeForm) {
+    const pulled = pullKeyValues(value, FREE_FORM_KEYS[module.freeForm] ?? []);
+    return { ...pulled.args, ...(pulled.rest ? { [module.freeForm]: pulled.rest } : {}), ...extra };
+  }
+  const parsed = pullKeyValues(value, null);
+  if (parsed.rest) {
+    throw new ValidationError('E_ARGS', `'${key}' takes key=value arguments; cannot read '${parsed.rest}'`, { pos: posOf(data, key), hint: `write the arguments as a mapping under '${key}:'` });
+  }
+  return { ...parsed.args, ...extra };
+}
+
+/** Ansible's parse_kv: `k=v` words (quotes allowed) out of a string; `keys` limits which. */
+function pullKeyValues(text: string, keys: string[] | null): { args: Record<string, string>; rest: string } {
+  const args: Record<string, string> = {};
+  const rest: string[] = [];
+  const re = /(?:[^\s"']+|"(?:[^"\\]|\\.)*"|'[^']*')+/g;
+  for (const word of text.match(re) ?? []) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=([\s\S]*)$/.exec(word);
+    if (m && (keys === null || keys.includes(m[1]!))) args[m[1]!] = m[2]!.replace(/^(["'])([\s\S]*)\1$/, '$2');
+    else rest.push(word);
+  }
+  // Free-form text keeps its own spacing, minus the words taken out.
+  if (keys !== null && Object.keys(args).length === 0) return { args, rest: text };
+  return { args, rest: rest.join(' ') };
+}

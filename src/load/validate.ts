@@ -1,0 +1,136 @@
+import { createRequire } from 'node:module';
+import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
+import { ValidationError, type SourcePos } from '../errors.js';
+import { didYouMean } from './suggest.js';
+import { posOf } from './yaml.js';
+
+// ajv is CommonJS; load it that way so the class is what we get under NodeNext.
+const Ajv = createRequire(import.meta.url)('ajv') as typeof AjvClass;
+
+const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false, useDefaults: false });
+const coercing = new Ajv({ allErrors: true, strict: false, coerceTypes: true, useDefaults: false });
+const compiled = new WeakMap<object, ValidateFunction>();
+const compiledCoercing = new WeakMap<object, ValidateFunction>();
+
+function compile(schema: object, coerce: boolean): ValidateFunction {
+  const cache = coerce ? compiledCoercing : compiled;
+  let fn = cache.get(schema);
+  if (!fn) {
+    fn = (coerce ? coercing : ajv).compile(schema);
+    cache.set(schema, fn);
+  }
+  return fn;
+}
+
+export interface ValidateOptions {
+  /** Names the thing being validated in messages, e.g. "module 'copy'". */
+  what: string;
+  /** Where the data came from, when it has no YAML position of its own. */
+  fallbackPos?: SourcePos | undefined;
+  /**
+   * Coerce strings to the schema's types, as Ansible does after templating
+   * ("yes" -> true, "5" -> 5); mutates `data`.
+   */
+  coerce?: boolean;
+  /** Skip errors on values that are still templates (checked again once rendered). */
+  skipTemplated?: boolean;
+}
+
+/** Validates data against a JSON schema; every error points at the key or value in the user's file. */
+export function validateSchema(schema: object, data: unknown, opts: ValidateOptions): ValidationError[] {
+  const fn = compile(schema, opts.coerce ?? false);
+  if (fn(data)) return [];
+  const errors = (fn.errors ?? []).filter((e) => !(opts.skipTemplated && isTemplatedAt(data, e.instancePath)));
+  return dedupe(errors).map((e) => toValidationError(e, data, schema, opts));
+}
+
+function isTemplatedAt(data: unknown, path: string): boolean {
+  const { value } = resolvePath(data, path);
+  return typeof value === 'string' && (value.includes('{{') || value.includes('{%'));
+}
+
+/** oneOf/anyOf produce an error per branch; keep the most useful ones. */
+function dedupe(errors: ErrorObject[]): ErrorObject[] {
+  const seen = new Set<string>();
+  const out: ErrorObject[] = [];
+  const specific = errors.filter((e) => !['oneOf', 'anyOf', 'not', 'if'].includes(e.keyword));
+  for (const e of specific.length > 0 ? specific : errors) {
+    const key = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(e);
+    }
+  }
+  return out;
+}
+
+function resolvePath(data: unknown, path: string): { parent: unknown; key: string | number | undefined; value: unknown } {
+  const parts = path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let parent: unknown = undefined;
+  let key: string | number | undefined = undefined;
+  let value: unknown = data;
+  for (const part of parts) {
+    parent = value;
+    key = Array.isArray(value) ? Number(part) : part;
+    value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+  }
+  return { parent, key, value };
+}
+
+function subSchema(schema: object, path: string): Record<string, unknown> {
+  let s = schema as Record<string, unknown>;
+  for (const part of path.split('/').slice(1)) {
+    const props = s.properties as Record<string, Record<string, unknown>> | undefined;
+    if (props?.[part]) s = props[part];
+    else if (s.items && typeof s.items === 'object') s = s.items as Record<string, unknown>;
+    else break;
+  }
+  return s;
+}
+
+function toValidationError(e: ErrorObject, data: unknown, schema: object, opts: ValidateOptions): ValidationError {
+  const { parent, key, value } = resolvePath(data, e.instancePath);
+  const label = typeof key === 'string' ? `'${key}'` : key === undefined ? opts.what : `item ${key + 1}`;
+  const at = (p: unknown, k?: string | number, which: 'key' | 'value' = 'value') => posOf(p, k, which) ?? posOf(data) ?? opts.fallbackPos;
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const extra = String((e.params as { additionalProperty: string }).additionalProperty);
+      const known = Object.keys((subSchema(schema, e.instancePath).properties as object | undefined) ?? {}).filter((k) => !k.startsWith('_'));
+      return new ValidationError('E_UNKNOWN_KEY', `unknown key '${extra}' in ${opts.what}`, { pos: at(value, extra, 'key'), hint: didYouMean(extra, known) });
+    }
+    case 'required': {
+      const missing = String((e.params as { missingProperty: string }).missingProperty);
+      return new ValidationError('E_MISSING', `${opts.what} is missing the required '${missing}'`, { pos: at(value) ?? at(parent, key), hint: `add '${missing}: ...'` });
+    }
+    case 'type': {
+      const want = String((e.params as { type: string }).type).replace(',', ' or ');
+      return new ValidationError('E_TYPE', `${label} in ${opts.what} must be ${article(want)}, not ${describe(value)}`, { pos: at(parent, key) });
+    }
+    case 'enum': {
+      const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ');
+      const hint = typeof value === 'string' ? didYouMean(value, (e.params as { allowedValues: unknown[] }).allowedValues.map(String)) : `use one of ${allowed}`;
+      return new ValidationError('E_VALUE', `${label} in ${opts.what} must be one of ${allowed}, not ${JSON.stringify(value)}`, { pos: at(parent, key), hint });
+    }
+    case 'oneOf':
+    case 'anyOf':
+      return new ValidationError('E_ARGS', `${opts.what}: arguments do not fit any accepted form`, { pos: at(value) ?? at(parent, key), hint: 'check the module documentation for which arguments go together' });
+    case 'not':
+      return new ValidationError('E_ARGS', `${opts.what}: these arguments are mutually exclusive`, { pos: at(value) ?? at(parent, key), hint: 'use only one of the conflicting arguments' });
+    case 'pattern':
+      return new ValidationError('E_VALUE', `${label} in ${opts.what} must match ${(e.params as { pattern: string }).pattern}`, { pos: at(parent, key) });
+    default:
+      return new ValidationError('E_VALUE', `${label} in ${opts.what} ${e.message ?? 'is invalid'}`, { pos: at(parent, key) });
+  }
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
+  return `${typeof value} ${JSON.stringify(value)}`;
+}

@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto';
+import { attrsChangeFor, isEmpty, wantedAttrs, type AttrArgs } from './attrs.js';
+import { effectiveInode, type FileFacts } from './facts/file.js';
+import type { Change, Plan } from './types.js';
+
+export interface WriteOptions {
+  validate?: string | undefined;
+  backup?: boolean | undefined;
+  /** Write through a symlink at `path` (lineinfile) instead of replacing it (copy). */
+  follow?: boolean | undefined;
+}
+
+/**
+ * The one place that decides how a file's wanted content becomes changes: nothing if it
+ * already matches, an attribute fix if only those differ, else one atomic write.
+ */
+export function planContent(facts: FileFacts, content: Buffer, attrArgs: AttrArgs, opts: WriteOptions = {}): Plan {
+  const follow = opts.follow ?? false;
+  const inode = effectiveInode(facts, follow);
+  if (inode?.type === 'directory') return { changes: [], failed: `${facts.path} is a directory, not a file` };
+  const path = follow && facts.inode?.type === 'link' && facts.linkTarget ? resolveLink(facts.path, facts.linkTarget) : facts.path;
+  const attrs = wantedAttrs(attrArgs, inode, false);
+  const same = inode?.type === 'file' && (facts.content ? facts.content.equals(content) : facts.sha256 === sha256(content));
+  if (same) return { changes: attrsChangeFor(path, inode, attrs) };
+  const before = inode?.type === 'file' ? (facts.content ?? null) : null;
+  const change: Change = { kind: 'write', path, content, before, attrs: isEmpty(attrs) ? {} : attrs, validate: opts.validate, backup: opts.backup };
+  return { changes: [change] };
+}
+
+function resolveLink(path: string, target: string): string {
+  if (target.startsWith('/')) return target;
+  return `${path.slice(0, path.lastIndexOf('/') + 1)}${target}`;
+}
+
+export function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Text editors (lineinfile, blockinfile, replace) need the current content. */
+export function currentText(facts: FileFacts): { text?: string; error?: string } {
+  if (!facts.exists) return {};
+  if (facts.tooLarge) return { error: `${facts.path} is too large to edit in place` };
+  const inode = effectiveInode(facts, true);
+  if (inode?.type !== 'file') return { error: `${facts.path} is not a regular file` };
+  if (!facts.content) return { error: `${facts.path} is not readable` };
+  return { text: facts.content.toString('utf8') };
+}
