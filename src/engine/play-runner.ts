@@ -18,6 +18,11 @@ import { ScopeBuilder } from './scope-builder.js';
 import { anySelected, matchesTaskName, taskSelected, type Selection } from './select.js';
 import { failureOutcome, runTask, taskTitle, taskWhere, type TaskOutcome } from './task-runner.js';
 
+function resolveInclude(include: Include, target: string): string {
+  const base = include.role ? resolve(include.role.role.path, 'tasks') : resolve(include.pos.file, '..');
+  return resolve(base, target);
+}
+
 /** What a play run needs from the run around it. */
 export interface PlayEnv {
   options: RunOptions;
@@ -192,6 +197,7 @@ export class PlayRunner {
   private async walkInclude(include: Include, hosts: HostRun[], extra: Extra, frame: Frame): Promise<void> {
     // Expand per host: the include's own conditions, loop items and file name may differ.
     const expansions = new Map<HostRun, Array<{ tasks: TaskNode[]; vars: Vars }>>();
+    this.env.emit({ kind: 'task_start', name: include.name ?? `${include.what === 'tasks' ? 'include_tasks' : 'include_role'} ${include.target}`, where: formatPos(include.pos), handler: false, hosts: hosts.map((h) => h.name) });
     for (const host of hosts) {
       const scope = this.scopes.scope(host, include, extra.get(host));
       try {
@@ -204,6 +210,10 @@ export class PlayRunner {
           if (!include.when.every((c) => s.test(c))) continue;
           const target = String(s.template(include.target));
           list.push({ tasks: include.tasks && !isTemplated(include.target) ? include.tasks : include.load!(target), vars });
+          // Ansible reports (and counts as ok) each inclusion.
+          const result: HostTaskResult = { host: host.name, status: 'ok', changes: [], diffs: [], durationMs: 0, included: include.what === 'tasks' ? resolveInclude(include, target) : target };
+          this.record(host, result, false, frame);
+          this.env.emit({ kind: 'host_result', task: include.name ?? `include ${target}`, where: formatPos(include.pos), result });
         }
         expansions.set(host, list);
       } catch (e) {
@@ -266,6 +276,7 @@ export class PlayRunner {
 
   /** Counts a result in the recap and moves the host's state, as ansible-playbook does. */
   private record(host: HostRun, r: HostTaskResult, ignored: boolean, frame: Frame): void {
+    if (r.silent) return;
     const s = host.stats;
     switch (r.status) {
       case 'ok':
@@ -285,7 +296,10 @@ export class PlayRunner {
         break;
       case 'failed':
         if (ignored) {
+          // As ansible-core: an ignored failure also counts as ok, and as changed if it was.
           s.ignored++;
+          s.ok++;
+          if (r.result?.changed === true) s.changed++;
           break;
         }
         if (frame.rescuable) s.rescued++;

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { ExitCode, OptionsError, ValidationError, type ExitCode as Code } from '../errors.js';
+import { ErrorSink, ExitCode, OptionsError, ValidationError, type ExitCode as Code } from '../errors.js';
+import { checkUndefinedNames } from '../load/undefined-check.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { loadInventory, loadVarsDirs } from '../inventory/load.js';
 import { matchHosts, PatternError } from '../inventory/pattern.js';
@@ -44,6 +45,9 @@ export function loadRun(options: RunOptions): LoadedRun {
   const inventory = loadInventory(options.inventory, [options.cwd, playbookDir, resolve(playbookDir, '..')]);
   loadVarsDirs(inventory, playbookDir);
   const playbook = loadPlaybook(playbookPath, { templater });
+  const sink = new ErrorSink();
+  checkUndefinedNames(playbook.plays, inventory, options.extraVars, sink, templater);
+  sink.throwIfAny();
   let limit: Set<string> | undefined;
   if (options.limit !== undefined) {
     try {

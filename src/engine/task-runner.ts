@@ -6,7 +6,7 @@ import type { Task } from '../load/model.js';
 import { templatePos } from '../load/task.js';
 import { validateSchema } from '../load/validate.js';
 import { posOf } from '../load/yaml.js';
-import type { ActionResult, AnyModule, Change, ModuleContext, Plan } from '../modules/types.js';
+import { ModuleError, type ActionResult, type AnyModule, type Change, type ModuleContext, type Plan } from '../modules/types.js';
 import type { FileDiff, HostTaskResult } from '../output/events.js';
 import { BecomeError } from '../transport/shell-transport.js';
 import { quote } from '../transport/quote.js';
@@ -94,7 +94,7 @@ function errorOutcome(e: unknown, task: Task, host: HostRun): TaskOutcome {
     const msg = `${e.message} (in task '${taskTitle(task)}' at ${taskWhere(task)})`;
     return { ...base, status: 'failed', msg, result: { failed: true, msg } };
   }
-  if (e instanceof BecomeError || e instanceof SenexError) return { ...base, status: 'failed', msg: e.message, result: { failed: true, msg: e.message } };
+  if (e instanceof BecomeError || e instanceof SenexError || e instanceof ModuleError) return { ...base, status: 'failed', msg: e.message, result: { failed: true, msg: e.message } };
   throw e;
 }
 
@@ -392,7 +392,7 @@ function actionOutcome(host: HostRun, r: ActionResult): TaskOutcome {
   if (r.facts) Object.assign(host.facts, r.facts);
   const base = { host: host.name, changes: [], diffs: [], durationMs: 0 };
   if (r.failed) throw new TaskFailure(r.failed, r.result ?? {});
-  return { ...base, status: r.changed ? 'changed' : 'ok', msg: r.msg, meta: r.meta, show: r.show, result: { changed: r.changed ?? false, ...(r.result ?? {}) } };
+  return { ...base, status: r.changed ? 'changed' : 'ok', msg: r.msg, meta: r.meta, show: r.show, silent: r.meta !== undefined, result: { changed: r.changed ?? false, ...(r.result ?? {}) } };
 }
 
 /** changed_when / failed_when, evaluated against the result as Ansible does. */

@@ -137,9 +137,10 @@ function loadPlay(data: unknown, pos: SourcePos, playbookDir: string, ctx: PlayL
   const roleNodes = expandRoles(play, base, pos, ctx);
   const mainTasks = section('tasks');
   const postTasks = section('post_tasks');
+  // Flushed in this order: the play's own handlers, then the roles' (as ansible-core 2.14 does).
   const handlers = [
-    ...ctx.instances().flatMap((i) => i.role.loadHandlers({ ...base, role: i })),
     ...ctx.tasks.list(play.handlers, base, pos.file, posOf(play, 'handlers') ?? pos, true).filter((t): t is Task => t.kind === 'task'),
+    ...ctx.instances().flatMap((i) => i.role.loadHandlers({ ...base, role: i })),
   ];
   checkNotify([...preTasks, ...roleNodes, ...mainTasks, ...postTasks, ...handlers], handlers, ctx.sink);
   return {

@@ -25,6 +25,9 @@ const optionSchema: object = {
   additionalProperties: false,
 };
 
+const argumentSpecsSchema = { type: 'object', additionalProperties: { type: 'object', properties: { options: { type: 'object', additionalProperties: optionSchema } } } };
+const specSchema = { type: 'object', properties: { argument_specs: argumentSpecsSchema }, additionalProperties: false };
+
 const metaSchema = {
   type: 'object',
   properties: {
@@ -34,7 +37,7 @@ const metaSchema = {
     },
     dependencies: { type: 'array', items: { anyOf: [{ type: 'string' }, { type: 'object' }] } },
     allow_duplicates: { type: 'boolean' },
-    argument_specs: { type: 'object', additionalProperties: { type: 'object', properties: { options: { type: 'object', additionalProperties: optionSchema } } } },
+    argument_specs: argumentSpecsSchema,
     collections: { type: 'array' },
   },
   additionalProperties: false,
@@ -110,7 +113,12 @@ export class RoleLoader {
       if (errors.length) this.sink.add(new ValidationErrors(errors));
     }
     const specFile = yamlIn(join(path, 'meta'), 'argument_specs');
-    const specData = (specFile ? (this.sink.guard(() => loadYamlFile(specFile), {}) as Record<string, unknown>)?.argument_specs : meta.argument_specs) as Record<string, unknown> | undefined;
+    const specDoc = specFile ? ((this.sink.guard(() => loadYamlFile(specFile), {}) as Record<string, unknown> | null) ?? {}) : undefined;
+    if (specFile && specDoc) {
+      const errors = validateSchema(specSchema, specDoc, { what: `meta/argument_specs.yml of role '${name}'`, fallbackPos: { file: specFile, line: 1, col: 1 } });
+      if (errors.length) this.sink.add(new ValidationErrors(errors));
+    }
+    const specData = (specDoc ? specDoc.argument_specs : meta.argument_specs) as Record<string, unknown> | undefined;
     const argumentSpecs: Record<string, ArgumentSpec> = {};
     for (const [entry, spec] of Object.entries(specData ?? {})) {
       const s = spec as { options?: Record<string, ArgumentOption> };

@@ -8,7 +8,7 @@ import type { Vars } from '../vars/scope.js';
 import type { Block, Include, Inherited, LoopControl, Role, RoleInstance, Task, TaskNode } from './model.js';
 import { closest, didYouMean } from './suggest.js';
 import { validateSchema } from './validate.js';
-import { loadYamlFile, posOf } from './yaml.js';
+import { keepPos, keepPosRenamed, loadYamlFile, posOf } from './yaml.js';
 
 /** What task loading needs from its surroundings. */
 export interface TaskLoadContext {
@@ -93,7 +93,7 @@ const keywordSchema = {
     diff: { type: ['boolean', 'string'] },
     no_log: { type: ['boolean', 'string'] },
     any_errors_fatal: { type: 'boolean' },
-    register: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+    register: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'a variable name: letters, digits and _, not starting with a digit' },
     notify: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
     listen: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
     changed_when: { anyOf: [{ type: 'string' }, { type: 'boolean' }, { type: 'array', items: { type: ['string', 'boolean'] } }] },
@@ -169,7 +169,7 @@ export class TaskLoader {
   }
 
   private keywordErrors(task: Record<string, unknown>, allowed: Set<string>, what: string): void {
-    const known = Object.fromEntries(Object.entries(task).filter(([k]) => allowed.has(k)));
+    const known = keepPos(Object.fromEntries(Object.entries(task).filter(([k]) => allowed.has(k))), task);
     const errors = validateSchema(keywordSchema, known, { what, skipTemplated: true, fallbackPos: posOf(task) });
     if (errors.length) throw new ValidationErrors(errors);
   }
@@ -216,7 +216,7 @@ export class TaskLoader {
     if ('listen' in data && !handler) throw new ValidationError('E_UNKNOWN_KEY', `'listen' is only valid on handlers`, { pos: posOf(data, 'listen', 'key') });
     this.keywordErrors(data, TASK_KEYWORDS, 'task');
     const { key, module } = modules[0] as { key: string; module: AnyModule };
-    const args = moduleArgs(module, key, data);
+    const args = withAliases(module, moduleArgs(module, key, data));
     const errors = validateSchema(module.schema, args, { what: `module '${module.name}'`, skipTemplated: true, fallbackPos: posOf(data, key) });
     if (errors.length) throw new ValidationErrors(errors);
     const inherited = inherit(parent, data);
@@ -322,7 +322,7 @@ function moduleArgs(module: AnyModule, key: string, data: Record<string, unknown
   const value = data[key];
   const extra = (data.args as Record<string, unknown> | undefined) ?? {};
   if (value === null || value === undefined) return { ...extra };
-  if (typeof value === 'object' && !Array.isArray(value)) return { ...(value as Record<string, unknown>), ...extra };
+  if (typeof value === 'object' && !Array.isArray(value)) return keepPos({ ...(value as Record<string, unknown>), ...extra }, value);
   if (typeof value !== 'string') {
     throw new ValidationError('E_ARGS', `arguments of '${key}' must be a mapping${module.freeForm ? ' or a string' : ''}, not ${Array.isArray(value) ? 'a list' : typeof value}`, { pos: posOf(data, key) });
   }
@@ -335,6 +335,19 @@ function moduleArgs(module: AnyModule, key: string, data: Record<string, unknown
     throw new ValidationError('E_ARGS', `'${key}' takes key=value arguments; cannot read '${parsed.rest}'`, { pos: posOf(data, key), hint: `write the arguments as a mapping under '${key}:'` });
   }
   return { ...parsed.args, ...extra };
+}
+
+/** Renames Ansible's alternative argument names (`dest` -> `path`), keeping positions. */
+function withAliases(module: AnyModule, args: Record<string, unknown>): Record<string, unknown> {
+  if (!module.aliases) return args;
+  const hasAlias = Object.keys(args).some((k) => module.aliases![k] !== undefined && !(module.aliases![k]! in args));
+  if (!hasAlias) return args;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(args)) {
+    const target = module.aliases[k];
+    out[target !== undefined && !(target in args) ? target : k] = v;
+  }
+  return keepPosRenamed(out, args, module.aliases);
 }
 
 /** Ansible's parse_kv: `k=v` words (quotes allowed) out of a string; `keys` limits which. */

@@ -8,18 +8,40 @@ import { posOf } from './yaml.js';
 const Ajv = createRequire(import.meta.url)('ajv') as typeof AjvClass;
 
 const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false, useDefaults: false });
-const coercing = new Ajv({ allErrors: true, strict: false, coerceTypes: true, useDefaults: false });
 const compiled = new WeakMap<object, ValidateFunction>();
-const compiledCoercing = new WeakMap<object, ValidateFunction>();
 
-function compile(schema: object, coerce: boolean): ValidateFunction {
-  const cache = coerce ? compiledCoercing : compiled;
-  let fn = cache.get(schema);
+function compile(schema: object): ValidateFunction {
+  let fn = compiled.get(schema);
   if (!fn) {
-    fn = (coerce ? coercing : ajv).compile(schema);
-    cache.set(schema, fn);
+    fn = ajv.compile(schema);
+    compiled.set(schema, fn);
   }
   return fn;
+}
+
+const TRUE = ['yes', 'on', '1', 'true', 'y', 't'];
+const FALSE = ['no', 'off', '0', 'false', 'n', 'f'];
+
+/**
+ * Ansible's argument conversions for properties of one plain type: 'yes' is a boolean,
+ * '5' an integer, 1000 a string. Properties that accept several types (like `mode`) are
+ * left as they are, so '0644' is never read as the number 644.
+ */
+function coerce(schema: Record<string, unknown>, data: unknown): void {
+  const props = schema.properties as Record<string, { type?: unknown }> | undefined;
+  if (!props || data === null || typeof data !== 'object' || Array.isArray(data)) return;
+  const obj = data as Record<string, unknown>;
+  for (const [key, prop] of Object.entries(props)) {
+    const v = obj[key];
+    if (v === undefined || v === null || typeof prop.type !== 'string') continue;
+    const text = String(v).trim().toLowerCase();
+    if (prop.type === 'boolean' && typeof v !== 'boolean') {
+      if (TRUE.includes(text)) obj[key] = true;
+      else if (FALSE.includes(text)) obj[key] = false;
+    } else if (prop.type === 'integer' && typeof v === 'string' && /^-?\d+$/.test(v.trim())) obj[key] = Number(v);
+    else if (prop.type === 'number' && typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))) obj[key] = Number(v);
+    else if (prop.type === 'string' && (typeof v === 'number' || typeof v === 'boolean')) obj[key] = String(v);
+  }
 }
 
 export interface ValidateOptions {
@@ -27,10 +49,7 @@ export interface ValidateOptions {
   what: string;
   /** Where the data came from, when it has no YAML position of its own. */
   fallbackPos?: SourcePos | undefined;
-  /**
-   * Coerce strings to the schema's types, as Ansible does after templating
-   * ("yes" -> true, "5" -> 5); mutates `data`.
-   */
+  /** Convert values to the schema's types as Ansible does after templating ("yes" -> true); mutates `data`. */
   coerce?: boolean;
   /** Skip errors on values that are still templates (checked again once rendered). */
   skipTemplated?: boolean;
@@ -38,10 +57,13 @@ export interface ValidateOptions {
 
 /** Validates data against a JSON schema; every error points at the key or value in the user's file. */
 export function validateSchema(schema: object, data: unknown, opts: ValidateOptions): ValidationError[] {
-  const fn = compile(schema, opts.coerce ?? false);
+  if (opts.coerce) coerce(schema as Record<string, unknown>, data);
+  const fn = compile(schema);
   if (fn(data)) return [];
   const errors = (fn.errors ?? []).filter((e) => !(opts.skipTemplated && isTemplatedAt(data, e.instancePath)));
-  return dedupe(errors).map((e) => toValidationError(e, data, schema, opts));
+  // Unknown keys first: a misspelt key also makes the real one look missing.
+  const ordered = dedupe(errors).sort((a, b) => Number(b.keyword === 'additionalProperties') - Number(a.keyword === 'additionalProperties'));
+  return ordered.map((e) => toValidationError(e, data, schema, opts));
 }
 
 function isTemplatedAt(data: unknown, path: string): boolean {
@@ -49,11 +71,15 @@ function isTemplatedAt(data: unknown, path: string): boolean {
   return typeof value === 'string' && (value.includes('{{') || value.includes('{%'));
 }
 
-/** oneOf/anyOf produce an error per branch; keep the most useful ones. */
+/**
+ * oneOf/anyOf produce an error per branch. Where a value fits none of a property's
+ * alternatives, report that once; keep other errors as they are.
+ */
 function dedupe(errors: ErrorObject[]): ErrorObject[] {
+  const alternatives = new Set(errors.filter((e) => (e.keyword === 'anyOf' || e.keyword === 'oneOf') && e.instancePath !== '').map((e) => e.instancePath));
   const seen = new Set<string>();
   const out: ErrorObject[] = [];
-  const specific = errors.filter((e) => !['oneOf', 'anyOf', 'not', 'if'].includes(e.keyword));
+  const specific = errors.filter((e) => (!['oneOf', 'anyOf', 'not', 'if'].includes(e.keyword) && !alternatives.has(e.instancePath)) || (alternatives.has(e.instancePath) && e.keyword === 'anyOf'));
   for (const e of specific.length > 0 ? specific : errors) {
     const key = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
     if (!seen.has(key)) {
@@ -113,14 +139,31 @@ function toValidationError(e: ErrorObject, data: unknown, schema: object, opts: 
     }
     case 'oneOf':
     case 'anyOf':
+      if (e.instancePath !== '' && typeof key === 'string') {
+        const sub = subSchema(schema, e.instancePath);
+        return new ValidationError('E_VALUE', `${label} in ${opts.what} has an invalid value: ${describe(value)}`, {
+          pos: at(parent, key),
+          hint: typeof sub.description === 'string' ? sub.description : `expected ${alternativesOf(sub)}`,
+        });
+      }
       return new ValidationError('E_ARGS', `${opts.what}: arguments do not fit any accepted form`, { pos: at(value) ?? at(parent, key), hint: 'check the module documentation for which arguments go together' });
     case 'not':
       return new ValidationError('E_ARGS', `${opts.what}: these arguments are mutually exclusive`, { pos: at(value) ?? at(parent, key), hint: 'use only one of the conflicting arguments' });
-    case 'pattern':
-      return new ValidationError('E_VALUE', `${label} in ${opts.what} must match ${(e.params as { pattern: string }).pattern}`, { pos: at(parent, key) });
+    case 'pattern': {
+      const description = subSchema(schema, e.instancePath).description;
+      return new ValidationError('E_VALUE', `${label} in ${opts.what} must match ${(e.params as { pattern: string }).pattern}, not ${describe(value)}`, {
+        pos: at(parent, key),
+        hint: typeof description === 'string' ? description : undefined,
+      });
+    }
     default:
       return new ValidationError('E_VALUE', `${label} in ${opts.what} ${e.message ?? 'is invalid'}`, { pos: at(parent, key) });
   }
+}
+
+function alternativesOf(sub: Record<string, unknown>): string {
+  const alts = ((sub.anyOf ?? sub.oneOf) as Array<Record<string, unknown>> | undefined) ?? [];
+  return alts.map((a) => (a.enum ? (a.enum as unknown[]).map((v) => JSON.stringify(v)).join(' or ') : a.pattern ? `a string matching ${a.pattern}` : String(a.type ?? 'a value'))).join(', or ');
 }
 
 function article(type: string): string {

@@ -33,9 +33,35 @@ export function keepPos<T extends object>(to: T, from: unknown): T {
   return to;
 }
 
+/** A copy of a mapping with some keys renamed keeps the positions of the original keys. */
+export function keepPosRenamed<T extends object>(to: T, from: object, renames: Record<string, string>): T {
+  const loc = locations.get(from);
+  if (!loc) return to;
+  const keys = new Map(loc.keys);
+  for (const [alias, target] of Object.entries(renames)) {
+    const k = loc.keys.get(alias);
+    if (k && !keys.has(target)) keys.set(target, k);
+  }
+  locations.set(to, { ...loc, keys });
+  return to;
+}
+
 export interface YamlLoadOptions {
   /** Extra tags (e.g. `!vault`) understood in this file. */
   customTags?: Parameters<typeof parseDocument>[1] extends infer O ? (O extends { customTags?: infer T } ? T : never) : never;
+}
+
+/**
+ * PyYAML's YAML 1.1 booleans: yes/no/on/off/true/false in three casings, but not y/n
+ * (the yaml package's 1.1 schema takes `y` as true; Ansible, through PyYAML, keeps "y").
+ */
+type Tags = Array<{ tag: string; test?: RegExp }>;
+function pyyamlBooleans(tags: Tags): Tags {
+  return tags.map((t) => {
+    if (t.tag !== 'tag:yaml.org,2002:bool' || !t.test) return t;
+    const isTrue = t.test.test('true');
+    return { ...t, test: isTrue ? /^(?:[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/ : /^(?:[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/ };
+  });
 }
 
 /** Parses YAML with Ansible's expectations: YAML 1.1 (`0644` is octal, `yes` is true), merge keys, unique keys. */
@@ -47,7 +73,11 @@ export function parseYaml(source: string, file: string, opts: YamlLoadOptions = 
     merge: true,
     lineCounter,
     prettyErrors: false,
-    customTags: opts.customTags,
+    customTags: (tags) => {
+      const base = pyyamlBooleans(tags as Tags) as typeof tags;
+      const extra = opts.customTags;
+      return typeof extra === 'function' ? extra(base) : [...base, ...((extra as typeof tags | undefined) ?? [])];
+    },
   });
   const at = (offset: number): SourcePos => {
     const { line, col } = lineCounter.linePos(offset);

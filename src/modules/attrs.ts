@@ -1,5 +1,5 @@
 import type { Inode } from './facts/file.js';
-import type { Attrs, Change } from './types.js';
+import { ModuleError, type Attrs, type Change } from './types.js';
 
 /** The file-attribute arguments every file-writing module takes (as Ansible's). */
 export interface AttrArgs {
@@ -9,12 +9,18 @@ export interface AttrArgs {
 }
 
 export const attrSchema = {
-  mode: { type: ['string', 'integer'] },
+  mode: {
+    description: "an octal mode, quoted ('0644') or as YAML octal (0644), or symbolic like u=rw,g=r,o=r",
+    anyOf: [
+      { type: 'integer', minimum: 0, maximum: 0o7777 },
+      { type: 'string', pattern: '^(?:[0-7]{1,4}|preserve|[ugoa]*[-+=][rwxXst]*(?:,[ugoa]*[-+=][rwxXst]*)*)$' },
+    ],
+  },
   owner: { type: 'string' },
   group: { type: 'string' },
 } as const;
 
-export class ModeError extends Error {}
+export class ModeError extends ModuleError {}
 
 /**
  * The octal mode ('0644') a `mode:` argument asks for. An integer is read as Ansible
@@ -81,7 +87,12 @@ export function isEmpty(a: Attrs): boolean {
 
 /** The wanted attributes of a file, mode resolved against what is there now. */
 export function wantedAttrs(args: AttrArgs, inode: Inode | undefined, isDir: boolean): Attrs {
-  return { mode: resolveMode(args.mode, inode?.mode, isDir), owner: args.owner, group: args.group };
+  const out: Attrs = {};
+  const mode = resolveMode(args.mode, inode?.mode, isDir);
+  if (mode !== undefined) out.mode = mode;
+  if (args.owner !== undefined) out.owner = args.owner;
+  if (args.group !== undefined) out.group = args.group;
+  return out;
 }
 
 /** An attrs change for an existing inode, or nothing when it already matches. */

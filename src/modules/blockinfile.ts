@@ -21,6 +21,7 @@ export interface BlockinfileArgs extends AttrArgs {
 
 export const blockinfile = defineHostModule<BlockinfileArgs>({
   name: 'blockinfile',
+  aliases: { dest: 'path', destfile: 'path', name: 'path' },
   schema: {
     type: 'object',
     properties: {

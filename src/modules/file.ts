@@ -32,6 +32,7 @@ function hardlinkProbe(args: FileArgs): Probe<boolean> {
 
 export const file = defineHostModule<FileArgs>({
   name: 'file',
+  aliases: { dest: 'path', name: 'path' },
   schema: {
     type: 'object',
     properties: {

@@ -22,6 +22,7 @@ export interface LineinfileArgs extends AttrArgs {
 
 export const lineinfile = defineHostModule<LineinfileArgs>({
   name: 'lineinfile',
+  aliases: { dest: 'path', destfile: 'path', name: 'path' },
   schema: {
     type: 'object',
     properties: {

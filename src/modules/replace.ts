@@ -16,6 +16,7 @@ export interface ReplaceArgs extends AttrArgs {
 
 export const replace = defineHostModule<ReplaceArgs>({
   name: 'replace',
+  aliases: { dest: 'path', destfile: 'path', name: 'path' },
   schema: {
     type: 'object',
     properties: {

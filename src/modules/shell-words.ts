@@ -1,3 +1,5 @@
+import { ModuleError } from './types.js';
+
 /** Python's shlex.split (POSIX mode), which Ansible's command module uses on a command string. */
 export function splitShellWords(text: string): string[] {
   const words: string[] = [];
@@ -7,7 +9,7 @@ export function splitShellWords(text: string): string[] {
     const c = text[i]!;
     if (c === "'") {
       const end = text.indexOf("'", i + 1);
-      if (end < 0) throw new Error(`no closing quotation in: ${text}`);
+      if (end < 0) throw new ModuleError(`no closing quotation in: ${text}`);
       word += text.slice(i + 1, end);
       i = end;
       inWord = true;
@@ -17,7 +19,7 @@ export function splitShellWords(text: string): string[] {
         if (text[i] === '\\' && i + 1 < text.length && '\\"$`\n'.includes(text[i + 1]!)) i++;
         word += text[i];
       }
-      if (i >= text.length) throw new Error(`no closing quotation in: ${text}`);
+      if (i >= text.length) throw new ModuleError(`no closing quotation in: ${text}`);
       inWord = true;
     } else if (c === '\\' && i + 1 < text.length) {
       word += text[++i];

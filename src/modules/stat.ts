@@ -10,6 +10,7 @@ export interface StatArgs {
 
 export const stat = defineHostModule<StatArgs>({
   name: 'stat',
+  aliases: { dest: 'path', name: 'path' },
   schema: {
     type: 'object',
     properties: {

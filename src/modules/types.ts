@@ -1,5 +1,8 @@
 import type { Vars } from '../vars/scope.js';
 
+/** A module cannot do what its arguments ask (bad mode, unbalanced quotes...): the task fails. */
+export class ModuleError extends Error {}
+
 /** File attributes a task may want: octal mode string (or symbolic, resolved at plan time), owner, group. */
 export interface Attrs {
   mode?: string | undefined;
@@ -83,6 +86,8 @@ export interface HostModule<A> {
   schema: object;
   /** Name of the argument a bare string goes into (`shell: echo hi`). */
   freeForm?: string;
+  /** Other names Ansible accepts for an argument (`dest` for `path`). */
+  aliases?: Record<string, string>;
   probe(args: A, ctx: ModuleContext): Record<string, Probe>;
   plan(args: A, facts: Record<string, unknown>, ctx: ModuleContext): Plan;
   /** Turns the apply's command output into return values (command, shell). */
@@ -109,6 +114,7 @@ export interface ActionModule<A> {
   name: string;
   schema: object;
   freeForm?: string;
+  aliases?: Record<string, string>;
   /** Arguments are not templated before the call (assert's `that`, set_fact's lazy values). */
   rawArgs?: boolean;
   run(args: A, ctx: ModuleContext): ActionResult;

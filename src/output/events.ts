@@ -55,6 +55,10 @@ export interface HostTaskResult {
   censored?: boolean;
   /** Print the result even without -v (debug). */
   show?: boolean;
+  /** An include_tasks/include_role expansion: the file or role it brought in. */
+  included?: string;
+  /** Not shown and not counted (meta tasks, as in Ansible). */
+  silent?: boolean;
 }
 
 /** Everything the engine tells reporters; each reporter must handle every kind. */

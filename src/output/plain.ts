@@ -33,6 +33,7 @@ export function plainReporter(o: PlainOptions): Reporter {
   const colour = (r: HostTaskResult, text: string): string =>
     r.status === 'changed' ? s.yellow(text) : r.status === 'ok' ? s.green(text) : r.status === 'skipped' ? s.cyan(text) : r.ignored ? s.cyan(text) : s.red(text);
   const lineFor = (r: HostTaskResult): string => {
+    if (r.included !== undefined) return s.cyan(`included: ${r.included} for ${r.host}`);
     const item = r.item !== undefined ? ` => (item=${r.item})` : '';
     if (r.status === 'unreachable') return colour(r, `fatal: [${r.host}]: UNREACHABLE! => ${r.msg ?? ''}`);
     if (r.status === 'failed') return colour(r, `fatal: [${r.host}]${item}: FAILED! => ${r.msg ?? 'failed'}`) + (r.ignored ? `\n${s.cyan('...ignoring')}` : '');
@@ -71,6 +72,7 @@ export function plainReporter(o: PlainOptions): Reporter {
     },
     host_result: (e: Extract<RunEvent, { kind: 'host_result' }>) => {
       const r = e.result;
+      if (r.silent) return;
       // A loop's items were already printed; only a failure gets its own line.
       if ('items' in r && Array.isArray((r as { items?: unknown[] }).items) && r.status !== 'failed' && r.status !== 'unreachable') return;
       if ('items' in r && Array.isArray((r as { items?: unknown[] }).items)) {

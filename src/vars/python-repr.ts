@@ -8,6 +8,11 @@ export function pythonStr(value: unknown): string {
   return pythonRepr(value);
 }
 
+/** What `{{ x }}` prints under Ansible: str(), except that None prints nothing (its finalize). */
+export function printed(value: unknown): string {
+  return value === null || value === undefined ? '' : pythonStr(value);
+}
+
 export function pythonRepr(value: unknown): string {
   if (value === null || value === undefined) return 'None';
   if (value === true) return 'True';

@@ -89,13 +89,38 @@ export function wrapOutputs(src: string, filter: string): string {
   let out = '';
   let last = 0;
   for (const b of blocks(src)) {
-    if (b.kind !== 'expr' || b.code.trim() === '') continue;
-    const code = b.code.trim();
-    const args = isVariablePath(code) ? `(${code}) is defined, ${JSON.stringify(code)}, ${lineCol(src, b.codeStart + b.code.indexOf(code))}` : '';
-    out += src.slice(last, b.start) + `${b.open} (${b.code}) | ${filter}(${args}) ${b.close}`;
+    if ((b.kind !== 'expr' && b.kind !== 'stmt') || b.code.trim() === '') continue;
+    const fixed = pythonEscapes(b.code);
+    if (b.kind === 'stmt') {
+      if (fixed === b.code) continue;
+      out += src.slice(last, b.start) + `${b.open}${fixed}${b.close}`;
+    } else {
+      const code = fixed.trim();
+      const args = isVariablePath(code) ? `(${code}) is defined, ${JSON.stringify(code)}, ${lineCol(src, b.codeStart + b.code.indexOf(b.code.trim()))}` : '';
+      out += src.slice(last, b.start) + `${b.open} (${fixed}) | ${filter}(${args}) ${b.close}`;
+    }
     last = b.end;
   }
   return out + src.slice(last);
+}
+
+/**
+ * Jinja2 decodes string literals with Python's unicode-escape: `'\\d'` stays
+ * backslash-d, `'\\2'` is chr(2), `'\\x41'` is A. minijinja knows fewer escapes and
+ * rejects the rest; rewrite each into one it reads the same way.
+ */
+export function pythonEscapes(code: string): string {
+  if (!code.includes('\\')) return code;
+  const u = (n: number) => `\\u${n.toString(16).padStart(4, '0')}`;
+  return code.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, (lit) =>
+    lit.replace(/\\([0-7]{1,3}|x[0-9a-fA-F]{2}|[\s\S])/g, (m, e: string) => {
+      if (/^[0-7]/.test(e)) return u(parseInt(e, 8));
+      if (e.startsWith('x') && e.length === 3) return u(parseInt(e.slice(1), 16));
+      if (e === 'a') return u(7);
+      if (e === 'v') return u(11);
+      return '\\\'"nrtbfu\n'.includes(e) ? m : `\\\\${e}`;
+    }),
+  );
 }
 
 function lineCol(src: string, offset: number): string {

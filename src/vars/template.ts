@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { FilterError, filters, tests, truthy, type JinjaFunction } from './filters.js';
-import { fromEngine, pythonStr } from './python-repr.js';
-import { isVariablePath, soleExpression, unguardedNames, wrapOutputs } from './template-source.js';
+import { fromEngine, printed } from './python-repr.js';
+import { isVariablePath, pythonEscapes, soleExpression, unguardedNames, wrapOutputs } from './template-source.js';
 
 // minijinja-js is CommonJS with a wasm payload; load it the CommonJS way.
 const require = createRequire(import.meta.url);
@@ -51,7 +51,7 @@ export class Templater {
         this.filterError ??= undefinedError(String(code), line, col);
         return '';
       }
-      return pythonStr(fromEngine(v));
+      return printed(fromEngine(v));
     });
   }
 
@@ -66,8 +66,9 @@ export class Templater {
    * expression's type (a list stays a list), anything else renders to a string.
    */
   template(source: string, context: Record<string, unknown>): unknown {
-    const expr = soleExpression(source);
-    if (expr === undefined) return this.render(source, context);
+    const sole = soleExpression(source);
+    if (sole === undefined) return this.render(source, context);
+    const expr = pythonEscapes(sole);
     const value = this.call(() => this.env.evalExpr(expr, context), source, source.indexOf(expr));
     if (value === undefined && isVariablePath(expr)) throw undefinedError(expr.trim(), 1, source.indexOf(expr) + 1);
     return fromEngine(value);
@@ -75,7 +76,7 @@ export class Templater {
 
   /** Evaluates a bare expression (`when:`, `until:`, `changed_when:`) with Python truthiness. */
   test(expression: string, context: Record<string, unknown>): boolean {
-    const expr = soleExpression(expression.trim()) ?? expression;
+    const expr = pythonEscapes(soleExpression(expression.trim()) ?? expression);
     // minijinja compares an undefined value without complaint; Ansible fails the task.
     const missing = unguardedNames(expr).find((n) => !(n in context));
     if (missing !== undefined) throw undefinedError(missing, 1, expr.search(new RegExp(`\\b${missing}\\b`)) + 1);
