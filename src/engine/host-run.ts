@@ -1,4 +1,5 @@
 import type { Inventory } from '../inventory/inventory.js';
+import type { FileFacts } from '../modules/facts/file.js';
 import { emptyHostStats, type HostStats } from '../output/events.js';
 import type { Transport } from '../transport/types.js';
 import type { Vars } from '../vars/scope.js';
@@ -13,6 +14,8 @@ export class HostRun {
   /** Handler names and listen topics notified since the last flush. */
   readonly notified = new Set<string>();
   readonly stats: HostStats = emptyHostStats();
+  /** Under --check: the state files would have after the changes planned so far. */
+  readonly plannedFiles = new Map<string, FileFacts>();
   /** Why the host failed or became unreachable. */
   error?: string;
   private transport?: Promise<Transport>;

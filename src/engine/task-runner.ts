@@ -6,7 +6,8 @@ import type { Task } from '../load/model.js';
 import { templatePos } from '../load/task.js';
 import { validateSchema } from '../load/validate.js';
 import { posOf } from '../load/yaml.js';
-import { ModuleError, type ActionResult, type AnyModule, type Change, type ModuleContext, type Plan } from '../modules/types.js';
+import { ModuleError, type ActionResult, type AnyModule, type Attrs, type Change, type ModuleContext, type Plan } from '../modules/types.js';
+import type { FileFacts, Inode } from '../modules/facts/file.js';
 import type { FileDiff, HostTaskResult } from '../output/events.js';
 import { BecomeError } from '../transport/shell-transport.js';
 import { quote } from '../transport/quote.js';
@@ -218,18 +219,73 @@ async function runOnce(task: Task, host: HostRun, env: TaskEnv, scope: VarScope)
   if (module.kind === 'action') return finish(task, host, scope, failedAsOutcome(host, () => actionOutcome(host, module.run(args, ctx))));
   const transport = await host.connection();
   const become = becomeFor(task, scope, env.options, host);
-  const probes = Object.entries(module.probe(args, ctx));
-  let facts: Record<string, unknown> = {};
+  const check = task.checkMode ?? env.options.check;
+  const all = Object.entries(module.probe(args, ctx));
+  // Under --check, what earlier tasks would have done to a file stands in for the host's
+  // real state, so a chain of tasks (create a file, then edit it) is checked exactly.
+  const facts: Record<string, unknown> = {};
+  const probes = all.filter(([name, p]) => {
+    const planned = check && p.filePath !== undefined ? host.plannedFiles.get(p.filePath) : undefined;
+    if (planned) facts[name] = planned;
+    return !planned;
+  });
   if (probes.length > 0) {
     const batch = batchProbes(probes);
     const r = await transport.exec({ script: batch.script, become });
-    facts = batch.parse(r.stdout.toString('utf8'));
+    Object.assign(facts, batch.parse(r.stdout.toString('utf8')));
   }
   const plan = module.plan(args, facts, ctx);
-  const check = task.checkMode ?? env.options.check;
+  if (check && !plan.failed) recordPlanned(host, plan.changes, facts);
   const diffMode = task.diff ?? env.options.diff;
   const input = { task, host, transport, become, check, diffMode, env: envFor(task, scope) };
   return finish(task, host, scope, await failedAsOutcome(host, () => applyPlan(plan, input)));
+}
+
+/** The state a file would have after a change, as facts later tasks can plan against. */
+function recordPlanned(host: HostRun, changes: Change[], facts: Record<string, unknown>): void {
+  const known = (path: string): FileFacts | undefined =>
+    host.plannedFiles.get(path) ?? (Object.values(facts).find((f) => (f as FileFacts | undefined)?.path === path) as FileFacts | undefined);
+  const inode = (type: Inode['type'], prev: FileFacts | undefined, attrs: Attrs = {}, size = 0): Inode => ({
+    type,
+    mode: attrs.mode ?? (prev?.inode?.type === type ? prev.inode.mode : type === 'directory' ? '0755' : '0644'),
+    uid: prev?.inode?.uid ?? 0,
+    gid: prev?.inode?.gid ?? 0,
+    owner: attrs.owner ?? prev?.inode?.owner ?? 'root',
+    group: attrs.group ?? prev?.inode?.group ?? 'root',
+    size,
+    mtime: 0,
+  });
+  for (const c of changes) {
+    if (c.kind === 'exec') continue;
+    const prev = known(c.path);
+    const set = (f: FileFacts) => host.plannedFiles.set(c.path, f);
+    switch (c.kind) {
+      case 'write':
+        set({ path: c.path, exists: true, inode: inode('file', prev, c.attrs, c.content.length), content: c.content, sha256: createHash('sha256').update(c.content).digest('hex'), sha1: createHash('sha1').update(c.content).digest('hex') });
+        break;
+      case 'mkdir':
+        set({ path: c.path, exists: true, inode: inode('directory', prev, c.attrs) });
+        break;
+      case 'touch':
+        set(prev?.exists ? { ...prev, inode: { ...prev.inode!, ...definedAttrs(c.attrs) } } : { path: c.path, exists: true, inode: inode('file', prev, c.attrs), content: Buffer.alloc(0) });
+        break;
+      case 'attrs':
+        if (prev?.inode) set({ ...prev, inode: { ...prev.inode, ...definedAttrs(c.attrs) } });
+        break;
+      case 'symlink':
+        set({ path: c.path, exists: true, inode: inode('link', undefined), linkTarget: c.target });
+        break;
+      case 'remove':
+        set({ path: c.path, exists: false });
+        break;
+      case 'hardlink':
+        break;
+    }
+  }
+}
+
+function definedAttrs(a: Attrs): Partial<Inode> {
+  return Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined));
 }
 
 /** A TaskFailure as a failed outcome, so changed_when/failed_when still see the result. */

@@ -81,19 +81,24 @@ export class Inventory {
     return [...this.hosts.keys()].filter((h) => out.has(h));
   }
 
-  /** Every group a host belongs to, `all` first, then by depth (parents before children), then name. */
+  /** Every group a host belongs to, `all` first, then by depth below `all` (parents before children), then name. */
   hostGroups(host: string): string[] {
-    const depth = new Map<string, number>();
-    const visit = (g: string, d: number, seen: Set<string>): void => {
-      if (seen.has(g)) return;
-      seen.add(g);
-      depth.set(g, Math.max(depth.get(g) ?? 0, d));
-      for (const p of this.groups.get(g)?.parents ?? []) visit(p, d - 1, new Set(seen));
+    const mine = new Set<string>();
+    const up = (g: string): void => {
+      if (mine.has(g)) return;
+      mine.add(g);
+      for (const p of this.groups.get(g)?.parents ?? []) up(p);
     };
     const h = this.hosts.get(host);
-    for (const g of h?.groups.size ? h.groups : ['ungrouped']) visit(g, 0, new Set());
-    const min = Math.min(...depth.values());
-    return ['all', ...[...depth.keys()].filter((g) => g !== 'all').sort((a, b) => depth.get(a)! - min - (depth.get(b)! - min) || a.localeCompare(b))];
+    for (const g of h?.groups.size ? h.groups : ['ungrouped']) up(g);
+    mine.delete('all');
+    const depth = (g: string, seen = new Set<string>()): number => {
+      if (seen.has(g)) return 0;
+      seen.add(g);
+      const parents = [...(this.groups.get(g)?.parents ?? [])].filter((p) => p !== 'all');
+      return parents.length === 0 ? 1 : 1 + Math.max(...parents.map((p) => depth(p, new Set(seen))));
+    };
+    return ['all', ...[...mine].sort((a, b) => depth(a) - depth(b) || a.localeCompare(b))];
   }
 
   /** The inventory's variable layers for a host, lowest precedence first. */

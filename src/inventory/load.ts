@@ -136,7 +136,21 @@ function loadYamlInventory(inv: Inventory, file: string, sink: ErrorSink): void 
       }
       return v as Record<string, unknown>;
     };
-    for (const [hostSpec, hostVars] of Object.entries(mapping('hosts') ?? {})) {
+    // In file order, so hosts keep the order the inventory lists them in.
+    for (const key of Object.keys(g)) {
+      if (key === 'hosts') addHosts(name, g, mapping('hosts') ?? {});
+      else if (key === 'vars') Object.assign(inv.group(name).vars, mapping('vars') ?? {});
+      else if (key === 'children') {
+        for (const [child, childBody] of Object.entries(mapping('children') ?? {})) {
+          addGroup(child, childBody, posOf(g.children, child));
+          if (child === name) sink.add(new ValidationError('E_INVENTORY', `group '${name}' lists itself as a child`, { pos: posOf(g.children, child, 'key') }));
+          else inv.link(name, child);
+        }
+      }
+    }
+  };
+  const addHosts = (name: string, g: Record<string, unknown>, hosts: Record<string, unknown>): void => {
+    for (const [hostSpec, hostVars] of Object.entries(hosts)) {
       let names: string[];
       try {
         names = expandHostRange(hostSpec);
@@ -149,12 +163,6 @@ function loadYamlInventory(inv: Inventory, file: string, sink: ErrorSink): void 
         continue;
       }
       for (const h of names) Object.assign(inv.host(h, name).vars, hostVars ?? {});
-    }
-    Object.assign(inv.group(name).vars, mapping('vars') ?? {});
-    for (const [child, childBody] of Object.entries(mapping('children') ?? {})) {
-      addGroup(child, childBody, posOf(g.children, child));
-      if (child === name) sink.add(new ValidationError('E_INVENTORY', `group '${name}' lists itself as a child`, { pos: posOf(g.children, child, 'key') }));
-      else inv.link(name, child);
     }
   };
   for (const [name, body] of Object.entries(data as Record<string, unknown>)) addGroup(name, body, posOf(data, name));

@@ -47,6 +47,8 @@ export type Change =
 export interface Probe<T = unknown> {
   /** Shell text built with the quoter; read-only. */
   script: string;
+  /** For file probes: the path, so that under --check an earlier task's planned change can stand in for it. */
+  filePath?: string;
   parse(stdout: string, rc: number): T;
 }
 

@@ -56,13 +56,13 @@ export class VarScope {
 
   /** Renders a template file's text in this scope. */
   render(source: string, extra: Vars = {}): string {
-    return this.templater.render(source, this.context(referencedNames(source), [], extra));
+    return this.explained(() => this.templater.render(source, this.context(referencedNames(source), [], extra)));
   }
 
   /** Evaluates a bare condition (`when`, `failed_when`...) in this scope. */
   test(expression: string | boolean, extra: Vars = {}): boolean {
     if (typeof expression === 'boolean') return expression;
-    return this.templater.test(String(expression), this.context(referencedNames(String(expression), true), [], extra));
+    return this.explained(() => this.templater.test(String(expression), this.context(referencedNames(String(expression), true), [], extra)));
   }
 
   /** The context object for one render: only the names the template may read. */
@@ -83,6 +83,23 @@ export class VarScope {
     return ctx;
   }
 
+  /**
+   * A variable that failed to template was left out of the context; if the template then
+   * fails on it as undefined, say what really went wrong inside it.
+   */
+  private explained<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof TemplateError && e.undefinedName !== undefined) {
+        const root = /^\w+/.exec(e.undefinedName)?.[0] ?? '';
+        const inner = this.failures.get(root);
+        if (inner) throw new TemplateError(`while templating '${root}': ${inner.message}`, e.line, e.col, inner.undefinedName);
+      }
+      throw e;
+    }
+  }
+
   private resolve(name: string, stack: string[]): unknown {
     if (this.resolved.has(name)) return this.resolved.get(name);
     if (stack.includes(name)) {
@@ -96,16 +113,7 @@ export class VarScope {
   private templateValue(value: unknown, stack: string[]): unknown {
     if (typeof value === 'string') {
       if (!isTemplated(value)) return value;
-      try {
-        return this.templater.template(value, this.context(referencedNames(value), stack, {}));
-      } catch (e) {
-        if (e instanceof TemplateError && e.undefinedName !== undefined) {
-          const root = /^\w+/.exec(e.undefinedName)?.[0] ?? '';
-          const inner = this.failures.get(root);
-          if (inner) throw new TemplateError(`while templating '${root}': ${inner.message}`, e.line, e.col, inner.undefinedName);
-        }
-        throw e;
-      }
+      return this.explained(() => this.templater.template(value, this.context(referencedNames(value), stack, {})));
     }
     if (Array.isArray(value)) return value.map((v) => this.templateValue(v, stack));
     if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {

@@ -47,7 +47,7 @@ if [ -e "$p" ] || [ -L "$p" ]; then
   if [ -L "$p" ]; then printf 'L%s\n' "$(printf '%s' "$(readlink -- "$p")" | base64 -w0)"; stat -L -c ${new RawShell(STAT)} -- "$p" 2>/dev/null || echo; else echo L; echo; fi
   if [ -f "$p" ] && [ -r "$p" ]; then ${new RawShell(regular)}; fi
 else echo absent; fi`;
-  return { script, parse: (out) => parseFileFacts(path, out) };
+  return { script, filePath: path, parse: (out) => parseFileFacts(path, out) };
 }
 
 export function parseInode(line: string): Inode | undefined {

@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { recap, runCli } from './helpers/cli.js';
+import { snapshot } from './helpers/snapshot.js';
+import { testdir } from './helpers/testdir.js';
+
+const PLAYBOOK = `
+- hosts: all
+  gather_facts: false
+  vars:
+    out: "{{ playbook_dir }}/out"
+  tasks:
+    - file: {path: "{{ out }}", state: directory, mode: "0750"}
+    - copy: {dest: "{{ out }}/motd", content: "welcome to {{ inventory_hostname }}\\n", mode: "0644"}
+    - template: {src: app.conf.j2, dest: "{{ out }}/app.conf", mode: "0600"}
+      notify: note
+    - lineinfile: {path: "{{ out }}/settings", line: "managed = yes", create: true}
+    - copy: {dest: "{{ out }}/editable", content: "port = 8080\\n", force: false}
+    - blockinfile: {path: "{{ out }}/editable", block: "extra = 1"}
+    - replace: {path: "{{ out }}/editable", regexp: "^port = .*$", replace: "port = 8443"}
+    - file: {src: motd, dest: "{{ out }}/motd.link", state: link}
+    - command: touch {{ out }}/stamp
+      args: {creates: "{{ out }}/stamp"}
+  handlers:
+    - name: note
+      copy: {dest: "{{ out }}/handler-ran", content: "yes\\n"}
+`;
+
+function setup() {
+  return testdir({
+    'playbooks/site.yml': PLAYBOOK,
+    'playbooks/templates/app.conf.j2': 'name = {{ inventory_hostname }}\nport = 8080\n',
+    'inventory/local.ini': 'box ansible_connection=local\n',
+  });
+}
+
+describe('CLI on the local connection', function () {
+  this.timeout(60_000);
+
+  it('converges, is idempotent, and --check --diff reports without touching anything', async () => {
+    const t = setup();
+    try {
+      const first = await runCli(['site.yml', '-i', 'local'], { cwd: t.dir });
+      assert.equal(first.code, 0, first.stdout + first.stderr);
+      assert.deepEqual(recap(first.stdout, 'box'), { ok: 10, changed: 10, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 0 });
+      const out = join(t.dir, 'playbooks', 'out');
+      assert.equal(readFileSync(join(out, 'editable'), 'utf8'), 'port = 8443\n# BEGIN ANSIBLE MANAGED BLOCK\nextra = 1\n# END ANSIBLE MANAGED BLOCK\n');
+      assert.equal(snapshot(out)['app.conf']!.mode, '0600');
+
+      const second = await runCli(['site.yml', '-i', 'local', '--detailed-exitcode'], { cwd: t.dir });
+      assert.equal(second.code, 0, second.stdout);
+      assert.equal(recap(second.stdout, 'box').changed, 0);
+
+      // Drift: change two managed files and one mode by hand.
+      writeFileSync(join(out, 'motd'), 'defaced\n');
+      writeFileSync(join(out, 'app.conf'), 'name = box\nport = 1\n');
+      const before = snapshot(t.dir, true);
+      const check = await runCli(['site.yml', '-i', 'local', '--check', '--diff', '--detailed-exitcode'], { cwd: t.dir });
+      assert.equal(check.code, 8, check.stdout + check.stderr);
+      assert.deepEqual(snapshot(t.dir, true), before, '--check changed something on disk');
+      assert.match(check.stdout, /--- before: .*\/out\/motd\n\+\+\+ after: .*\/out\/motd\n@@ -1,1 \+1,1 @@\n-defaced\n\+welcome to box/);
+      assert.match(check.stdout, /would update .*\/out\/app\.conf/);
+      assert.match(check.stdout, /-port = 1\n\+port = 8080/);
+      // Exactly the two drifted files, nothing else.
+      assert.equal(recap(check.stdout, 'box').changed, 2);
+
+      const fix = await runCli(['site.yml', '-i', 'local'], { cwd: t.dir });
+      assert.equal(fix.code, 0);
+      assert.equal(readFileSync(join(out, 'motd'), 'utf8'), 'welcome to box\n');
+      const again = await runCli(['site.yml', '-i', 'local', '--detailed-exitcode'], { cwd: t.dir });
+      assert.equal(again.code, 0, again.stdout);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('--check on a fresh tree lists every change and creates nothing', async () => {
+    const t = setup();
+    try {
+      const before = snapshot(t.dir, true);
+      const r = await runCli(['site.yml', '-i', 'local', '--check', '--diff'], { cwd: t.dir });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(snapshot(t.dir, true), before);
+      assert.match(r.stdout, /would create directory .*\/out/);
+      assert.match(r.stdout, /would create .*\/out\/motd/);
+      // The command is opaque: skipped under --check, as in Ansible.
+      assert.match(r.stdout, /skipping: \[box\]\n\s+would run touch/);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('--json writes per-host, per-task results', async () => {
+    const t = setup();
+    try {
+      const r = await runCli(['site.yml', '-i', 'local', '--json', 'out.json'], { cwd: t.dir });
+      assert.equal(r.code, 0);
+      const doc = JSON.parse(readFileSync(join(t.dir, 'out.json'), 'utf8'));
+      assert.equal(doc.plays[0].tasks.length, 10);
+      assert.equal(doc.plays[0].tasks[1].hosts.box.status, 'changed');
+      assert.equal(typeof doc.plays[0].tasks[1].hosts.box.duration_ms, 'number');
+      assert.equal(doc.stats.box.changed, 10);
+      assert.ok(doc.transport.box.roundTrips > 0);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('--list-tasks, --list-hosts, --list-tags and --syntax-check run nothing', async () => {
+    const t = setup();
+    try {
+      const before = snapshot(t.dir, true);
+      const tasks = await runCli(['site.yml', '-i', 'local', '--list-tasks'], { cwd: t.dir });
+      assert.match(tasks.stdout, /tasks:\n\s+file\tTAGS: \[\]\n\s+copy/);
+      const hosts = await runCli(['site.yml', '-i', 'local', '--list-hosts'], { cwd: t.dir });
+      assert.match(hosts.stdout, /hosts \(1\):\n\s+box/);
+      const syntax = await runCli(['site.yml', '-i', 'local', '--syntax-check'], { cwd: t.dir });
+      assert.equal(syntax.code, 0);
+      assert.deepEqual(snapshot(t.dir, true), before);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('a failing task fails its host (exit 2) and names task and place', async () => {
+    const t = testdir({
+      'site.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - name: boom\n      command: /bin/false\n    - name: after\n      debug: {msg: not reached}\n',
+    });
+    try {
+      const r = await runCli(['site.yml', '-i', 'h1,', '-c', 'local'], { cwd: t.dir });
+      assert.equal(r.code, 2);
+      assert.match(r.stdout, /fatal: \[h1\]: FAILED! => non-zero return code/);
+      assert.doesNotMatch(r.stdout, /TASK \[after\]/);
+      assert.deepEqual(recap(r.stdout, 'h1'), { ok: 0, changed: 0, unreachable: 0, failed: 1, skipped: 0, rescued: 0, ignored: 0 });
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('an undefined variable at run time names the variable, task and position', async () => {
+    const t = testdir({
+      // Defined only on the other host: the static check passes, the run fails on h2.
+      'site.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - name: needs x\n      debug: {msg: "{{ x }}"}\n',
+      'inv.yml': 'all:\n  hosts:\n    h1: {x: 1, ansible_connection: local}\n    h2: {ansible_connection: local}\n',
+    });
+    try {
+      const r = await runCli(['site.yml', '-i', 'inv.yml'], { cwd: t.dir });
+      assert.equal(r.code, 2);
+      assert.match(r.stdout, /fatal: \[h2\]: FAILED! => 'x' is undefined \(at site\.yml:5:24\) \(in task 'needs x' at site\.yml:4:7\)/);
+      assert.equal(recap(r.stdout, 'h1').ok, 1);
+    } finally {
+      t.cleanup();
+    }
+  });
+});

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { VarScope } from '../src/vars/scope.js';
+import { Templater, TemplateError } from '../src/vars/template.js';
+
+const t = new Templater();
+const render = (src: string, ctx: Record<string, unknown> = {}) => t.render(src, ctx);
+
+describe('templating (Jinja2 as Ansible configures it)', () => {
+  const cases: Array<[string, string, Record<string, unknown>, string]> = [
+    ['Python printing of values', '{{ true }} {{ [1, "a", none] }} {{ {"k": false} }}', {}, "True [1, 'a', None] {'k': False}"],
+    ['None prints as empty (Ansible finalize)', '[{{ none }}]', {}, '[]'],
+    ['trim_blocks removes the newline after a block tag', '{% if true %}\nyes\n{% endif %}\n', {}, 'yes\n'],
+    ['keeps the trailing newline', 'a\n', {}, 'a\n'],
+    ['loop variables', '{% for x in xs %}{{ loop.index }}:{{ x }}{% if not loop.last %},{% endif %}{% endfor %}', { xs: ['a', 'b'] }, '1:a,2:b'],
+    ['set inside a loop does not leak (Jinja2 scoping)', '{% set c = 0 %}{% for i in [1,2] %}{% set c = c + i %}{% endfor %}{{ c }}', {}, '0'],
+    ['default', '{{ missing | default("d") }} {{ "" | default("e", true) }}', {}, 'd e'],
+    ['bool (Ansible to_bool)', '{{ "yes" | bool }} {{ "off" | bool }} {{ 1 | bool }}', {}, 'True False True'],
+    ['regex_replace with Python backrefs', "{{ 'ab-12' | regex_replace('(\\\\w+)-(\\\\d+)', '\\\\2/\\\\1') }}", {}, '12/ab'],
+    ['regex_replace with named groups', "{{ 'k=v' | regex_replace('(?P<key>\\\\w)=(?P<val>\\\\w)', '\\\\g<val>=\\\\g<key>') }}", {}, 'v=k'],
+    ['unknown escapes stay as written (Python)', "{{ '\\d' }}", {}, '\\d'],
+    ['to_json is Python json.dumps', '{{ x | to_json }}', { x: { a: [1, 'é'] } }, '{"a": [1, "\\u00e9"]}'],
+    ['to_nice_json sorts and indents 4', '{{ x | to_nice_json }}', { x: { b: 1, a: [] } }, '{\n    "a": [],\n    "b": 1\n}'],
+    ['quote is shlex.quote', "{{ \"it's\" | quote }}", {}, `'it'"'"'s'`],
+    ['selectattr + map', '{{ xs | selectattr("on") | map(attribute="n") | join(",") }}', { xs: [{ n: 'a', on: true }, { n: 'b', on: false }] }, 'a'],
+    ['combine recursive', '{{ a | combine(b, recursive=true) }}', { a: { x: { y: 1 } }, b: { x: { z: 2 } } }, "{'x': {'y': 1, 'z': 2}}"],
+    ['dict2items / items2dict', '{{ {"k": 1} | dict2items | items2dict }}', {}, "{'k': 1}"],
+    ['ternary', '{{ (2 > 1) | ternary("y", "n") }}', {}, 'y'],
+    ['version test', '{{ "5.4.2" is version("5.5", "<") }} {{ "5.5.0" is version("5.5", ">=") }}', {}, 'True True'],
+    ['match and search tests', '{{ "podman" is match("pod") }} {{ "podman" is match("man") }} {{ "podman" is search("man") }}', {}, 'True False True'],
+    ['hash filters', "{{ 'a' | hash('sha1') }} {{ 'a' | md5 }}", {}, '86f7e437faa5a7fce15d1ddcb9eaeaea377667b8 0cc175b9c0f1b6a831c399e269772661'],
+    ['b64 round trip', "{{ 'secret' | b64encode | b64decode }}", {}, 'secret'],
+    ['basename dirname', "{{ '/a/b/c.txt' | basename }} {{ '/a/b/c.txt' | dirname }}", {}, 'c.txt /a/b'],
+    ['format (Python %)', '{{ "%s:%05d" | format("x", 42) }}', {}, 'x:   42'],
+  ];
+  for (const [title, src, ctx, want] of cases) it(title, () => assert.equal(render(src, ctx), want));
+
+  it('a single expression keeps its type', () => {
+    assert.deepEqual(t.template('{{ xs }}', { xs: [1, { a: 2 }] }), [1, { a: 2 }]);
+    assert.equal(t.template('{{ n + 1 }}', { n: 1 }), 2);
+    assert.equal(t.template('n={{ n }}', { n: 1 }), 'n=1');
+  });
+
+  it('an undefined name is an error naming it, with line and column', () => {
+    assert.throws(() => render('ok\n  {{ foo.bar }}', { foo: {} }), (e: TemplateError) => e.message === "'foo.bar' is undefined" && e.line === 2 && e.col === 6);
+    assert.throws(() => t.template('{{ nope }}', {}), /'nope' is undefined/);
+    assert.throws(() => t.test('y > 2', {}), /'y' is undefined/);
+  });
+
+  it('a failing filter is an error, and the engine keeps working afterwards', () => {
+    assert.throws(() => render('{{ 1 | dict2items }}'), /dict2items requires a dictionary/);
+    assert.equal(render('{{ 1 + 1 }}'), '2');
+  });
+
+  it('syntax errors are found without rendering', () => {
+    assert.match(t.check('{% if x %}')!.message, /template syntax error/);
+    assert.equal(t.check('{{ x | default(1) }}'), undefined);
+  });
+
+  it('conditions use Python truthiness and guard undefined names', () => {
+    assert.equal(t.test('xs', { xs: [] }), false);
+    assert.equal(t.test('x is defined and x', { }), false);
+    assert.equal(t.test('x | default(false)', {}), false);
+  });
+});
+
+describe('variable scopes', () => {
+  it('higher layers win and values are templated lazily', () => {
+    const scope = new VarScope([{ a: 'low', url: 'http://{{ host }}:{{ port }}' }, { a: 'high', port: 80 }], t).with({ host: 'h' });
+    assert.equal(scope.get('a'), 'high');
+    assert.equal(scope.get('url'), 'http://h:80');
+  });
+
+  it('a variable that refers to itself is a clear error', () => {
+    const scope = new VarScope([{ a: '{{ b }}', b: '{{ a }}' }], t);
+    assert.throws(() => scope.get('a'), /recursive loop detected in template: a -> b -> a/);
+  });
+
+  it('says which variable failed when a nested one is undefined', () => {
+    const scope = new VarScope([{ url: 'http://{{ hots }}' }], t);
+    assert.throws(() => scope.render('{{ url }}'), /while templating 'url': 'hots' is undefined/);
+  });
+});
