@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import ora from 'ora';
 import {
   DEFAULT_FORKS,
+  connector,
   ExitCode,
   fanOut,
   formatError,
@@ -19,6 +20,7 @@ import {
 } from '../index.js';
 import { parseExtraVars } from './extra-vars.js';
 import { listHosts, listTags, listTasks } from './list.js';
+import { askHidden, askOnce } from './prompt.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -54,6 +56,10 @@ function program(out: (s: string) => void, err: (s: string) => void): Command {
     .option('--become-method <method>', 'sudo or su', undefined)
     .option('-u, --user <user>', 'connect as this user')
     .option('-c, --connection <type>', 'connection type: ssh or local')
+    .option('--private-key <file>', 'SSH private key to try first')
+    .option('-k, --ask-pass', 'ask for the SSH password', false)
+    .option('-K, --ask-become-pass', 'ask for the sudo password', false)
+    .option('--host-key-checking <mode>', 'strict (default), accept-new (trust on first use) or off')
     .option('--json <file>', 'write the whole result as JSON to this file')
     .option('-v, --verbose', 'more output (-vv, -vvv for more)', (_v: string, prev: number) => prev + 1, 0)
     .option('--syntax-check', 'load and validate everything, run nothing', false)
@@ -94,6 +100,10 @@ interface CliOptions {
   becomeMethod?: string;
   user?: string;
   connection?: string;
+  privateKey?: string;
+  askPass: boolean;
+  askBecomePass: boolean;
+  hostKeyChecking?: string;
   json?: string;
   verbose: number;
   syntaxCheck: boolean;
@@ -179,6 +189,16 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     const reporters: Reporter[] = [interactive ? liveReporter(plainOpts) : plainReporter(plainOpts)];
     if (options.jsonFile) reporters.push(jsonReporter(options.jsonFile));
     const reporter = fanOut(reporters);
+    const policy = o.hostKeyChecking;
+    if (policy !== undefined && !['strict', 'accept-new', 'off'].includes(policy)) throw new OptionsError(`--host-key-checking must be strict, accept-new or off, not '${policy}'`);
+    if (o.askBecomePass) options.becomePassword = await askHidden('BECOME password: ');
+    const connect = connector({
+      hostKeyPolicy: policy as 'strict' | undefined,
+      privateKey: o.privateKey,
+      password: o.askPass ? await askHidden('SSH password: ') : undefined,
+      passphrase: askOnce('Passphrase for SSH keys: ', io.env.SENEX_SSH_PASSPHRASE),
+      warn: (message) => reporter.handle({ kind: 'warning', message }),
+    });
     const abort = new AbortController();
     const onSigint = () => {
       if (abort.signal.aborted) process.exit(ExitCode.interrupted);
@@ -188,7 +208,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     process.on('SIGINT', onSigint);
     process.on('SIGTERM', onSigint);
     try {
-      const summary = await runLoaded(loaded, options, reporter, abort.signal);
+      const summary = await runLoaded(loaded, options, reporter, abort.signal, connect);
       return summary.exitCode;
     } finally {
       process.off('SIGINT', onSigint);

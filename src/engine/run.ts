@@ -9,7 +9,7 @@ import { loadPlaybook } from '../load/playbook.js';
 import { posOf } from '../load/yaml.js';
 import type { Playbook } from '../load/model.js';
 import type { HostStats, HostTransportStats, Reporter, RunEvent } from '../output/events.js';
-import { connect } from '../transport/connect.js';
+import type { Connector } from '../transport/connect.js';
 import { VarScope } from '../vars/scope.js';
 import { Templater } from '../vars/template.js';
 import { HostRun } from './host-run.js';
@@ -79,7 +79,7 @@ export function loadRun(options: RunOptions): LoadedRun {
 }
 
 /** Runs a loaded playbook; every event goes to the reporter. */
-export async function runLoaded(loaded: LoadedRun, options: RunOptions, reporter: Reporter, signal: AbortSignal): Promise<RunSummary> {
+export async function runLoaded(loaded: LoadedRun, options: RunOptions, reporter: Reporter, signal: AbortSignal, connect: Connector): Promise<RunSummary> {
   const started = Date.now();
   const emit = (e: RunEvent) => reporter.handle(e);
   const hostRuns = new Map<string, HostRun>();

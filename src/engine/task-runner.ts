@@ -355,7 +355,8 @@ function becomeFor(task: Task, scope: VarScope, options: RunOptions, host: HostR
   // Already that user: no sudo needed (and none may be installed).
   if (user === remoteUser || (connection === 'local' && user === currentUser())) return undefined;
   void host;
-  return { user, method, password: options.becomePassword };
+  const password = scope.raw('ansible_become_password') ?? scope.raw('ansible_become_pass');
+  return { user, method, password: password !== undefined ? String(scope.get(scope.has('ansible_become_password') ? 'ansible_become_password' : 'ansible_become_pass')) : options.becomePassword };
 }
 
 function currentUser(): string {

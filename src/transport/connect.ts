@@ -1,4 +1,6 @@
 import { LocalTransport } from './local.js';
+import { resolveSshOptions, type SshDefaults } from './ssh/options.js';
+import { SshTransport } from './ssh/ssh-transport.js';
 import { UnreachableError, type Transport } from './types.js';
 
 /** How to reach a host, from its variables and the run's options. */
@@ -13,16 +15,16 @@ export interface ConnectionSpec {
 
 export type Connector = (spec: ConnectionSpec) => Promise<Transport>;
 
-const connectors = new Map<string, Connector>([['local', async (spec) => new LocalTransport(spec.host)]]);
-
-/** Lets a transport plug in (ssh registers itself) without the engine knowing it. */
-export function registerConnector(name: string, connector: Connector): void {
-  connectors.set(name, connector);
-}
-
-export async function connect(spec: ConnectionSpec): Promise<Transport> {
-  const name = spec.connection === 'smart' || spec.connection === 'paramiko' ? 'ssh' : spec.connection;
-  const connector = connectors.get(name);
-  if (!connector) throw new UnreachableError(spec.host, `connection type '${spec.connection}' is not available`, `use one of: ${[...connectors.keys()].join(', ')}`);
-  return connector(spec);
+/** The connection types a run can use, with its run-wide SSH settings. */
+export function connector(ssh: SshDefaults): Connector {
+  return async (spec) => {
+    const type = spec.connection === 'smart' || spec.connection === 'paramiko' ? 'ssh' : spec.connection;
+    if (type === 'local') return new LocalTransport(spec.host);
+    if (type === 'ssh') {
+      const t = new SshTransport(resolveSshOptions(spec, ssh));
+      await t.connect();
+      return t;
+    }
+    throw new UnreachableError(spec.host, `connection type '${spec.connection}' is not supported`, 'use ssh or local');
+  };
 }

@@ -72,6 +72,11 @@ export class RemoteShell {
     return this.ready;
   }
 
+  /** No request is waiting for an answer. */
+  get idle(): boolean {
+    return this.pending.length === 0;
+  }
+
   /** What the shell (or sudo in front of it) printed on stderr; for error messages. */
   get stderrTail(): string {
     return this.stderrText.trim();

@@ -1,4 +1,4 @@
-import { becomeArgv, becomeKey, SUDO_PROMPT } from './become.js';
+import { BECOME_OK, becomeArgv, becomeKey, SUDO_PROMPT } from './become.js';
 import { RemoteShell, type ShellChannel } from './remote-shell.js';
 import { emptyStats, UnreachableError, type BecomeSpec, type ExecRequest, type ExecResult, type Transport } from './types.js';
 
@@ -9,7 +9,10 @@ import { emptyStats, UnreachableError, type BecomeSpec, type ExecRequest, type E
 export abstract class ShellTransport implements Transport {
   readonly stats = emptyStats();
   private readonly shells = new Map<string, Promise<RemoteShell>>();
+  private readonly lastUsed = new Map<string, number>();
   private closed = false;
+  /** Most shells (channels) kept open at once; the least recently used idle one makes room. */
+  protected maxShells = 8;
 
   constructor(readonly host: string) {}
 
@@ -38,8 +41,10 @@ export abstract class ShellTransport implements Transport {
   private shellFor(become: BecomeSpec | undefined): Promise<RemoteShell> {
     if (this.closed) return Promise.reject(this.lost('connection closed'));
     const key = becomeKey(become);
+    this.lastUsed.set(key, performance.now());
     let shell = this.shells.get(key);
     if (!shell) {
+      void this.makeRoom();
       shell = this.startShell(become);
       this.shells.set(key, shell);
       // A shell that failed to start is not cached: the next task may try again.
@@ -48,10 +53,29 @@ export abstract class ShellTransport implements Transport {
     return shell;
   }
 
+  /** Closes the least recently used idle shell when a new one would exceed the limit. */
+  private async makeRoom(): Promise<void> {
+    if (this.shells.size < this.maxShells) return;
+    const candidates = [...this.shells.keys()].sort((a, b) => (this.lastUsed.get(a) ?? 0) - (this.lastUsed.get(b) ?? 0));
+    for (const key of candidates) {
+      const shell = await this.shells.get(key)?.catch(() => undefined);
+      if (shell && shell.idle) {
+        this.shells.delete(key);
+        this.lastUsed.delete(key);
+        shell.close();
+        return;
+      }
+    }
+  }
+
   private async startShell(become: BecomeSpec | undefined): Promise<RemoteShell> {
     const channel = await this.openChannel(become ? becomeArgv(become) : null);
     this.stats.channelsOpened++;
-    if (become?.password !== undefined) await answerSudoPrompt(channel, become.password);
+    if (become?.password !== undefined && become.method === 'sudo') {
+      await answerSudoPrompt(channel, become.password).catch((e: Error) => {
+        throw new BecomeError(this.host, become, e.message);
+      });
+    }
     const shell = new RemoteShell(channel, this.stats, (reason) =>
       become ? new BecomeError(this.host, become, reason) : this.lost(reason),
     );
@@ -72,19 +96,36 @@ export class BecomeError extends Error {
   }
 }
 
-/** Writes the password only once sudo's own prompt has appeared on stderr. */
+/**
+ * Answers sudo's password prompt: the password is written only after sudo's own prompt
+ * appeared on stderr, and never twice: a second prompt means it was wrong, and the host
+ * fails at once instead of hanging. Resolves when the become user's shell is running.
+ */
 function answerSudoPrompt(channel: ShellChannel, password: string): Promise<void> {
   return new Promise((resolve, reject) => {
     let seen = '';
-    const timer = setTimeout(() => reject(new Error('sudo did not ask for a password within 10 s')), 10_000);
+    let answered = false;
+    let done = false;
+    const finish = (err?: Error) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (err) {
+        channel.close();
+        reject(err);
+      } else resolve();
+    };
+    const timer = setTimeout(() => finish(new Error('sudo neither asked for a password nor started a shell within 30 s')), 30_000);
+    channel.onClose((reason) => finish(new Error(`${reason}${seen.trim() ? `: ${seen.replaceAll(SUDO_PROMPT, '').trim()}` : ''}`)));
     channel.onStderr?.((chunk) => {
-      if (seen === null) return;
+      if (done) return;
       seen += chunk.toString('utf8');
-      if (seen.includes(SUDO_PROMPT)) {
-        clearTimeout(timer);
-        seen = '';
+      if (seen.includes(BECOME_OK)) return finish();
+      const prompts = seen.split(SUDO_PROMPT).length - 1;
+      if (prompts >= 2) return finish(new Error('incorrect sudo password'));
+      if (prompts === 1 && !answered) {
+        answered = true;
         channel.write(`${password}\n`);
-        resolve();
       }
     });
   });
