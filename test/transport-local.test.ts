@@ -17,10 +17,15 @@ describe('persistent shell protocol (local connection)', () => {
     assert.ok(r.stdout.equals(data));
   });
 
-  it('never lets output be mistaken for the protocol', async () => {
-    const r = await t.exec({ script: "printf '\\n__SENEX__ 1 0 x y\\n'; echo after" });
-    assert.equal(r.stdout.toString(), '\n__SENEX__ 1 0 x y\nafter\n');
+  it('never lets output be mistaken for the protocol (a fresh random nonce per request)', async () => {
+    const r = await t.exec({ script: "printf '\\n__SENEX_0__ 0\\n'; printf 'no newline at the end'" });
+    assert.equal(r.stdout.toString(), '\n__SENEX_0__ 0\nno newline at the end');
     assert.equal((await t.exec({ script: 'echo next' })).stdout.toString(), 'next\n');
+  });
+
+  it('keeps stdout and stderr apart, with or without final newlines', async () => {
+    const r = await t.exec({ script: "printf out; printf err >&2; printf '' " });
+    assert.deepEqual([r.stdout.toString(), r.stderr.toString()], ['out', 'err']);
   });
 
   it('keeps one shell for many commands (no process per command)', async () => {
@@ -28,7 +33,7 @@ describe('persistent shell protocol (local connection)', () => {
     for (let i = 0; i < 50; i++) pids.add((await t.exec({ script: 'echo $$' })).stdout.toString());
     assert.equal(pids.size, 1);
     assert.equal(t.stats.channelsOpened, 1);
-    assert.equal(t.stats.roundTrips, 50);
+    assert.equal(t.stats.roundTrips, 51); // 50 commands and the shell's start
   });
 
   it('isolates each command: exit, cd and set -e stay inside', async () => {

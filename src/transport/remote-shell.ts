@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { quote } from './quote.js';
 import type { ExecResult, TransportStats } from './types.js';
 
 /** A byte stream to a `sh` on the target: a child's stdio locally, an SSH channel remotely. */
@@ -6,49 +8,60 @@ export interface ShellChannel {
   onData(cb: (chunk: Buffer) => void): void;
   /** Called once when the channel ends; `reason` says why when it was not asked to. */
   onClose(cb: (reason: string) => void): void;
-  /** Data the other side wrote to stderr before the shell answered (e.g. sudo's messages). */
+  /** The shell's standard error (and, before it starts, sudo's prompts and complaints). */
   onStderr?(cb: (chunk: Buffer) => void): void;
   close(): void;
 }
 
-const MARK = '__SENEX__';
-
-// Installed once per shell. Each request is one line `__sx_run ID SCRIPT STDIN` with both
-// arguments base64, so no user value is ever parsed by this outer shell. The script runs in
-// a subshell (its `exit`, `cd`, `set -e` stay inside); its stdout/stderr go to files in a
-// private directory and come back base64 on one marker line, so output can never be
-// mistaken for protocol. stdin is piped, never written to disk.
+// Installed once per shell. A request is one shell command `__sx_run NONCE 'SCRIPT' 'STDIN'`:
+// the script arrives single-quoted by our quoter (no decoding, no process), runs in a
+// subshell (its exit, cd and set -e stay inside), and its output goes straight back,
+// followed on stdout and on stderr by a line with the request's random nonce and, on
+// stdout, the exit code. Only stdin, when there is any, is base64 on the wire.
 const PRELUDE = `
-__sx_d=$(mktemp -d "\${TMPDIR:-/tmp}/.senex-sh.XXXXXX") || exit 97
-trap 'rm -rf "$__sx_d"' EXIT
 if [ -z "\${XDG_RUNTIME_DIR:-}" ] && [ -d "/run/user/$(id -u)" ]; then export XDG_RUNTIME_DIR="/run/user/$(id -u)"; fi
 __sx_run() {
   if [ -n "$3" ]; then
-    printf '%s' "$3" | base64 -d | ( eval "$(printf '%s' "$2" | base64 -d)" ) >"$__sx_d/o" 2>"$__sx_d/e"
+    printf '%s' "$3" | base64 -d | ( eval "$2" )
   else
-    ( eval "$(printf '%s' "$2" | base64 -d)" ) </dev/null >"$__sx_d/o" 2>"$__sx_d/e"
+    ( eval "$2" ) </dev/null
   fi
   __sx_rc=$?
-  printf '\\n${MARK} %s %s %s %s\\n' "$1" "$__sx_rc" "$(base64 -w0 <"$__sx_d/o")" "$(base64 -w0 <"$__sx_d/e")"
+  printf '\\n%s %s\\n' "$1" "$__sx_rc"
+  printf '\\n%s\\n' "$1" >&2
 }
-printf '\\n${MARK} ready\\n'
 `;
 
 interface Pending {
-  id: number;
+  nonce: string;
   resolve: (r: ExecResult) => void;
   reject: (e: Error) => void;
+  stdout?: Buffer;
+  rc?: number;
+  stderr?: Buffer;
+}
+
+/** Finds `\n<nonce>[ rc]\n` in a buffer: what came before it, the rc, and where it ends. */
+function findMarker(buf: Buffer, nonce: string, withRc: boolean): { body: Buffer; rc: number; end: number } | undefined {
+  const head = Buffer.from(`\n${nonce}${withRc ? ' ' : '\n'}`);
+  const at = buf.indexOf(head);
+  if (at < 0) return undefined;
+  if (!withRc) return { body: buf.subarray(0, at), rc: 0, end: at + head.length };
+  const nl = buf.indexOf(10, at + head.length);
+  if (nl < 0) return undefined;
+  return { body: buf.subarray(0, at), rc: Number(buf.subarray(at + head.length, nl).toString('latin1')), end: nl + 1 };
 }
 
 /**
  * A persistent `sh` on the target, fed framed requests over one channel. Requests are
- * answered in order; one round trip per request, no process or channel per command.
+ * answered in order; one round trip and one fork per request, no process or channel per
+ * command. Output is framed by a random nonce per request, so no command can forge the
+ * end of its own output.
  */
 export class RemoteShell {
-  private buffer = '';
-  private nextId = 1;
+  private out: Buffer = Buffer.alloc(0);
+  private err: Buffer = Buffer.alloc(0);
   private readonly pending: Pending[] = [];
-  private ready!: Promise<void>;
   private closedReason: string | undefined;
   private stderrText = '';
 
@@ -59,17 +72,12 @@ export class RemoteShell {
   ) {}
 
   /** Installs the prelude and waits until the shell answers. */
-  start(): Promise<void> {
-    this.ready = new Promise<void>((resolve, reject) => {
-      this.pending.push({ id: 0, resolve: () => resolve(), reject });
-    });
-    this.channel.onData((chunk) => this.receive(chunk));
-    this.channel.onStderr?.((chunk) => {
-      this.stderrText = (this.stderrText + chunk.toString('utf8')).slice(-2000);
-    });
+  async start(): Promise<void> {
+    this.channel.onData((chunk) => this.receive(chunk, 'out'));
+    this.channel.onStderr?.((chunk) => this.receive(chunk, 'err'));
     this.channel.onClose((reason) => this.fail(reason));
     this.send(PRELUDE);
-    return this.ready;
+    await this.run(':');
   }
 
   /** No request is waiting for an answer. */
@@ -77,20 +85,19 @@ export class RemoteShell {
     return this.pending.length === 0;
   }
 
-  /** What the shell (or sudo in front of it) printed on stderr; for error messages. */
+  /** What the shell (or sudo in front of it) last printed on stderr; for error messages. */
   get stderrTail(): string {
     return this.stderrText.trim();
   }
 
   run(script: string, stdin?: string | Buffer): Promise<ExecResult> {
     if (this.closedReason !== undefined) return Promise.reject(this.onLost(this.closedReason));
-    const id = this.nextId++;
-    const input = stdin === undefined ? '' : Buffer.from(stdin).toString('base64');
-    const line = `__sx_run ${id} ${Buffer.from(script).toString('base64') || "''"} ${input || "''"}\n`;
+    const nonce = `__SENEX_${randomBytes(12).toString('hex')}__`;
+    const input = stdin === undefined || stdin.length === 0 ? "''" : Buffer.from(stdin).toString('base64');
     return new Promise<ExecResult>((resolve, reject) => {
-      this.pending.push({ id, resolve, reject });
+      this.pending.push({ nonce, resolve, reject });
       this.stats.roundTrips++;
-      this.send(line);
+      this.send(`__sx_run ${nonce} ${quote(script)} ${input}\n`);
     });
   }
 
@@ -106,35 +113,45 @@ export class RemoteShell {
     this.channel.write(text);
   }
 
-  private receive(chunk: Buffer): void {
+  private receive(chunk: Buffer, stream: 'out' | 'err'): void {
     this.stats.bytesReceived += chunk.length;
-    this.buffer += chunk.toString('latin1');
-    let nl: number;
-    while ((nl = this.buffer.indexOf('\n')) >= 0) {
-      const line = this.buffer.slice(0, nl);
-      this.buffer = this.buffer.slice(nl + 1);
-      if (line.startsWith(MARK + ' ')) this.answer(line.slice(MARK.length + 1));
+    if (stream === 'out') this.out = this.out.length ? Buffer.concat([this.out, chunk]) : chunk;
+    else {
+      this.err = this.err.length ? Buffer.concat([this.err, chunk]) : chunk;
+      this.stderrText = (this.stderrText + chunk.toString('utf8')).slice(-2000);
     }
+    this.settle();
   }
 
-  private answer(rest: string): void {
-    const head = this.pending.shift();
-    if (!head) return;
-    if (rest === 'ready') {
-      head.resolve({ rc: 0, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) });
-      return;
+  /** Hands complete answers to their requests, in order. */
+  private settle(): void {
+    for (;;) {
+      const head = this.pending[0];
+      if (!head) return;
+      if (head.stdout === undefined) {
+        const m = findMarker(this.out, head.nonce, true);
+        if (m) {
+          head.stdout = Buffer.from(m.body);
+          head.rc = m.rc;
+          this.out = this.out.subarray(m.end);
+        }
+      }
+      if (head.stderr === undefined) {
+        const m = findMarker(this.err, head.nonce, false);
+        if (m) {
+          head.stderr = Buffer.from(m.body);
+          this.err = this.err.subarray(m.end);
+        }
+      }
+      if (head.stdout === undefined || head.stderr === undefined) return;
+      this.pending.shift();
+      head.resolve({ rc: head.rc!, stdout: head.stdout, stderr: head.stderr });
     }
-    const [id, rc, out = '', err = ''] = rest.split(' ');
-    if (Number(id) !== head.id) {
-      head.reject(new Error(`protocol error: expected answer ${head.id}, got ${id}`));
-      return;
-    }
-    head.resolve({ rc: Number(rc), stdout: Buffer.from(out, 'base64'), stderr: Buffer.from(err, 'base64') });
   }
 
   private fail(reason: string): void {
     if (this.closedReason === undefined) this.closedReason = reason;
-    const why = this.stderrTail ? `${this.closedReason}: ${this.stderrTail}` : this.closedReason;
-    for (const p of this.pending.splice(0)) p.reject(this.onLost(why));
+    const why = this.stderrTail ? `${this.closedReason}: ${this.stderrTail.split('\n').filter((l) => !l.startsWith('__SENEX_')).join(' ').slice(-300)}` : this.closedReason;
+    for (const p of this.pending.splice(0)) p.reject(this.onLost(why.trim()));
   }
 }

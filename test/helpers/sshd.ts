@@ -114,16 +114,20 @@ export class TestSshd {
         'Subsystem sftp internal-sftp',
       ].join('\n') + '\n',
     );
+    this.killed = false;
     this.child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child.stderr!.on('data', () => undefined);
     await waitForPort(this.port);
     return this;
   }
 
+  killed = false;
+
   /** Kills the listener and every session it forked: the host is gone. */
   kill(): void {
     const pid = this.child?.pid;
     if (!pid) return;
+    this.killed = true;
     const tree = (p: number): number[] => {
       let kids: number[] = [];
       try {
