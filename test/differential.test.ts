@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { recap, runCli, type CliResult } from './helpers/cli.js';
+import { recap, runCli, runProcess, type CliResult } from './helpers/cli.js';
 import { FIXTURES } from './helpers/paths.js';
 import { snapshot } from './helpers/snapshot.js';
 import { testdir } from './helpers/testdir.js';
@@ -9,17 +8,9 @@ import { testdir } from './helpers/testdir.js';
 const DIR = join(FIXTURES, 'differential');
 
 function ansiblePlaybook(args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('ansible-playbook', args, {
-      cwd: DIR,
-      env: { ...process.env, ANSIBLE_NOCOLOR: '1', ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3', ANSIBLE_LOCALHOST_WARNING: '0', ANSIBLE_RETRY_FILES_ENABLED: '0' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  return runProcess('ansible-playbook', args, {
+    cwd: DIR,
+    env: { ANSIBLE_NOCOLOR: '1', ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3', ANSIBLE_LOCALHOST_WARNING: '0', ANSIBLE_RETRY_FILES_ENABLED: '0' },
   });
 }
 

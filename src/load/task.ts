@@ -175,11 +175,7 @@ export class TaskLoader {
   }
 
   private block(data: Record<string, unknown>, parent: Inherited, file: string, pos: SourcePos): Block {
-    for (const key of Object.keys(data)) {
-      if (!BLOCK_KEYWORDS.has(key)) {
-        throw new ValidationError('E_UNKNOWN_KEY', `unknown key '${key}' in a block`, { pos: posOf(data, key, 'key'), hint: didYouMean(key, BLOCK_KEYWORDS) });
-      }
-    }
+    rejectUnknownKeys(data, BLOCK_KEYWORDS, 'a block');
     this.keywordErrors(data, BLOCK_KEYWORDS, 'block');
     const inherited = inherit(parent, data);
     return {
@@ -244,11 +240,7 @@ export class TaskLoader {
 
   private include(data: Record<string, unknown>, key: string, parent: Inherited, file: string, pos: SourcePos): TaskNode {
     const written = key in data ? key : `ansible.builtin.${key}`;
-    for (const k of Object.keys(data)) {
-      if (k !== written && !INCLUDE_KEYWORDS.has(k)) {
-        throw new ValidationError('E_UNKNOWN_KEY', `unknown key '${k}' in ${key}`, { pos: posOf(data, k, 'key'), hint: didYouMean(k, INCLUDE_KEYWORDS) });
-      }
-    }
+    rejectUnknownKeys(data, new Set([...INCLUDE_KEYWORDS, written]), key);
     this.keywordErrors(data, INCLUDE_KEYWORDS, key);
     const isStatic = key.startsWith('import_');
     if (isStatic && (data.loop !== undefined || data.with_items !== undefined)) {
@@ -270,10 +262,7 @@ export class TaskLoader {
     }
     const spec = (typeof value === 'string' ? { name: value } : value) as Record<string, unknown> | null;
     if (!spec || typeof spec.name !== 'string') throw new ValidationError('E_MISSING', `${key} needs a role name`, { pos: argPos, hint: `${key}:\n  name: myrole` });
-    const allowed = ['name', 'tasks_from', 'vars_from', 'defaults_from', 'handlers_from', 'public', 'apply', 'allow_duplicates'];
-    for (const k of Object.keys(spec)) {
-      if (!allowed.includes(k)) throw new ValidationError('E_UNKNOWN_KEY', `unknown key '${k}' in ${key}`, { pos: posOf(spec, k, 'key'), hint: didYouMean(k, allowed) });
-    }
+    rejectUnknownKeys(spec, new Set(['name', 'tasks_from', 'vars_from', 'defaults_from', 'handlers_from', 'public', 'apply', 'allow_duplicates']), key);
     const tasksFrom = (spec.tasks_from as string | undefined) ?? 'main';
     const load = (name: string): TaskNode[] => {
       const role = this.ctx.findRole(name, argPos);
@@ -299,6 +288,14 @@ export class TaskLoader {
     } else if (value !== null && typeof value === 'object') {
       for (const [k, v] of Object.entries(value)) this.checkTemplates(v, value, k);
     }
+  }
+}
+
+/** The first key not in `allowed` is an error pointing at it, with the closest allowed key. */
+function rejectUnknownKeys(data: Record<string, unknown>, allowed: Set<string>, what: string): void {
+  const unknown = Object.keys(data).find((k) => !allowed.has(k));
+  if (unknown !== undefined) {
+    throw new ValidationError('E_UNKNOWN_KEY', `unknown key '${unknown}' in ${what}`, { pos: posOf(data, unknown, 'key'), hint: didYouMean(unknown, allowed) });
   }
 }
 

@@ -8,13 +8,14 @@ export interface CliResult {
 }
 
 /** Runs the built senex-play binary as a user would (no TTY, no colour). */
-export function runCli(args: string[], opts: { cwd: string; env?: Record<string, string>; input?: string } ): Promise<CliResult> {
+export function runCli(args: string[], opts: { cwd: string; env?: Record<string, string>; input?: string }): Promise<CliResult> {
+  return runProcess(process.execPath, [BIN, ...args], { ...opts, env: { NO_COLOR: '1', CI: '1', ...opts.env } });
+}
+
+/** Runs a program to completion, collecting its output. */
+export function runProcess(cmd: string, args: string[], opts: { cwd: string; env?: Record<string, string>; input?: string }): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: opts.cwd,
-      env: { ...process.env, NO_COLOR: '1', CI: '1', ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
