@@ -2,15 +2,17 @@ import type { Inventory } from '../inventory/inventory.js';
 import type { FileFacts } from '../modules/facts/file.js';
 import { emptyHostStats, type HostStats } from '../output/events.js';
 import type { Transport } from '../transport/types.js';
-import type { Vars } from '../vars/scope.js';
+import { markFinal, type Vars } from '../vars/scope.js';
 
 export type HostState = 'active' | 'failed' | 'unreachable' | 'ended';
 
 /** One host's progress through a run: its facts, notifications, status and counters. */
 export class HostRun {
   state: HostState = 'active';
-  /** set_fact, register and gathered facts (the "host facts" precedence level). */
-  readonly facts: Vars = {};
+  /** set_fact, register and gathered facts (the "host facts" level): final values, never templated. */
+  readonly facts: Vars = markFinal({});
+  /** include_vars: same level, but templated on use like any variable file. */
+  readonly includedVars: Vars = {};
   /** Handler names and listen topics notified since the last flush. */
   readonly notified = new Set<string>();
   readonly stats: HostStats = emptyHostStats();

@@ -56,6 +56,7 @@ export class ScopeBuilder {
         this.allRoleVars,
         ...roles.flatMap((r) => [r.role.vars, r.params]),
         ...inherited.vars,
+        host.includedVars,
         host.facts,
         extra ?? {},
         this.options.extraVars,

@@ -13,7 +13,8 @@ import { BecomeError } from '../transport/shell-transport.js';
 import { quote } from '../transport/quote.js';
 import { UnreachableError, type BecomeSpec, type Transport } from '../transport/types.js';
 import { pythonStr } from '../vars/python-repr.js';
-import type { VarScope, Vars } from '../vars/scope.js';
+import { toBool } from '../vars/filters.js';
+import { markFinal, type VarScope, type Vars } from '../vars/scope.js';
 import { TemplateError } from '../vars/template.js';
 import { applyCommand, describeChange, VALIDATE_FAILED } from './apply.js';
 import type { HostRun } from './host-run.js';
@@ -179,7 +180,7 @@ async function runItem(task: Task, host: HostRun, env: TaskEnv, scope: VarScope)
   for (let attempt = 1; attempt <= retries + 1; attempt++) {
     last = await runOnce(task, host, env, scope).catch((e: unknown) => errorOutcome(e, task, host));
     if (last.status === 'unreachable') return last;
-    const resultScope = scope.with(task.register ? { [task.register]: last.result ?? {} } : {}, last.result ?? {});
+    const resultScope = scope.with(markFinal(task.register ? { [task.register]: last.result ?? {} } : {}), markFinal({ ...(last.result ?? {}) }));
     if (resultScope.test(task.until)) {
       last.result = { ...(last.result ?? {}), attempts: attempt };
       return last;
@@ -237,7 +238,7 @@ async function runOnce(task: Task, host: HostRun, env: TaskEnv, scope: VarScope)
   const plan = module.plan(args, facts, ctx);
   if (check && !plan.failed) recordPlanned(host, plan.changes, facts);
   const diffMode = task.diff ?? env.options.diff;
-  const input = { task, host, transport, become, check, diffMode, env: envFor(task, scope) };
+  const input = { task, args, host, transport, become, check, diffMode, env: envFor(task, scope) };
   return finish(task, host, scope, await failedAsOutcome(host, () => applyPlan(plan, input)));
 }
 
@@ -345,18 +346,23 @@ function dirnameOfTask(task: Task): string {
   return resolve(task.pos.file, '..');
 }
 
+/**
+ * Whether and how to become another user. As in Ansible, the connection variables
+ * (ansible_become, ansible_become_user, ansible_become_method) win over the keywords.
+ */
 function becomeFor(task: Task, scope: VarScope, options: RunOptions, host: HostRun): BecomeSpec | undefined {
-  const wanted = task.become ?? options.become;
-  if (!wanted) return undefined;
-  const user = String(scope.template(task.becomeUser ?? options.becomeUser ?? 'root'));
-  const method = task.becomeMethod ?? options.becomeMethod ?? 'sudo';
-  const remoteUser = String(scope.raw('ansible_user') ?? options.remoteUser ?? currentUser());
-  const connection = String(scope.raw('ansible_connection') ?? '');
+  const v = (name: string): unknown => (scope.has(name) ? scope.get(name) : undefined);
+  const wanted = v('ansible_become') ?? task.become ?? options.become;
+  if (!(wanted === true || toBool(wanted))) return undefined;
+  const user = String(v('ansible_become_user') ?? scope.template(task.becomeUser ?? options.becomeUser ?? 'root'));
+  const method = (v('ansible_become_method') as 'sudo' | 'su' | undefined) ?? task.becomeMethod ?? options.becomeMethod ?? 'sudo';
+  const remoteUser = String(v('ansible_user') ?? options.remoteUser ?? currentUser());
+  const connection = String(v('ansible_connection') ?? '');
   // Already that user: no sudo needed (and none may be installed).
   if (user === remoteUser || (connection === 'local' && user === currentUser())) return undefined;
   void host;
-  const password = scope.raw('ansible_become_password') ?? scope.raw('ansible_become_pass');
-  return { user, method, password: password !== undefined ? String(scope.get(scope.has('ansible_become_password') ? 'ansible_become_password' : 'ansible_become_pass')) : options.becomePassword };
+  const password = v('ansible_become_password') ?? v('ansible_become_pass');
+  return { user, method, password: password !== undefined ? String(password) : options.becomePassword };
 }
 
 function currentUser(): string {
@@ -374,6 +380,8 @@ function envFor(task: Task, scope: VarScope): string {
 
 interface ApplyInput {
   task: Task;
+  /** The templated arguments the plan was made from. */
+  args: Record<string, unknown>;
   host: HostRun;
   transport: Transport;
   become: BecomeSpec | undefined;
@@ -403,7 +411,7 @@ async function applyPlan(plan: Plan, input: ApplyInput): Promise<TaskOutcome> {
     const stdout = r.stdout.toString('utf8');
     const stderr = r.stderr.toString('utf8');
     if (change.kind === 'exec' && module.kind === 'host' && module.collect) {
-      const collected = module.collect(task.args as never, { rc: r.rc, stdout, stderr });
+      const collected = module.collect(input.args as never, { rc: r.rc, stdout, stderr });
       Object.assign(result, collected.result);
       if (collected.failed) throw new TaskFailure(collected.failed, { ...result, changed: true });
       continue;
@@ -447,6 +455,7 @@ function diffOf(c: Change): FileDiff[] {
 
 function actionOutcome(host: HostRun, r: ActionResult): TaskOutcome {
   if (r.facts) Object.assign(host.facts, r.facts);
+  if (r.vars) Object.assign(host.includedVars, r.vars);
   const base = { host: host.name, changes: [], diffs: [], durationMs: 0 };
   if (r.failed) throw new TaskFailure(r.failed, r.result ?? {});
   return { ...base, status: r.changed ? 'changed' : 'ok', msg: r.msg, meta: r.meta, show: r.show, silent: r.meta !== undefined, result: { changed: r.changed ?? false, ...(r.result ?? {}) } };
@@ -456,7 +465,7 @@ function actionOutcome(host: HostRun, r: ActionResult): TaskOutcome {
 function finish(task: Task, host: HostRun, scope: VarScope, outcome: TaskOutcome): TaskOutcome {
   if (task.changedWhen === undefined && task.failedWhen === undefined) return outcome;
   const result = outcome.result ?? {};
-  const s = scope.with(task.register ? { [task.register]: result } : {}, result);
+  const s = scope.with(markFinal(task.register ? { [task.register]: result } : {}), markFinal({ ...result }));
   if (task.changedWhen !== undefined && outcome.status !== 'skipped') {
     const changed = task.changedWhen.every((c) => s.test(c));
     outcome.status = outcome.status === 'failed' ? 'failed' : changed ? 'changed' : 'ok';

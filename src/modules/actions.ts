@@ -99,7 +99,7 @@ export const includeVars = defineAction<{ file?: string; _raw_params?: string; n
     const found = ctx.readControllerFile('vars', (args.file ?? args._raw_params)!);
     const data = parseYaml(found.content.toString('utf8'), found.path) ?? {};
     if (typeof data !== 'object' || Array.isArray(data)) return { failed: `${found.path} must contain a mapping of variable names to values` };
-    const facts = args.name ? { [args.name]: data } : (data as Record<string, unknown>);
-    return { facts, result: { ansible_facts: facts, ansible_included_var_files: [found.path] } };
+    const vars = args.name ? { [args.name]: data } : (data as Record<string, unknown>);
+    return { vars, result: { ansible_facts: vars, ansible_included_var_files: [found.path] } };
   },
 });

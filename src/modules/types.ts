@@ -101,8 +101,10 @@ export interface ActionResult {
   result?: Vars;
   failed?: string;
   changed?: boolean;
-  /** Facts to set on the host (set_fact, include_vars). */
+  /** Facts to set on the host (set_fact): final values. */
   facts?: Vars;
+  /** Variables loaded for the host (include_vars): templated when used. */
+  vars?: Vars;
   /** Engine control (meta). */
   meta?: 'flush_handlers' | 'noop' | 'end_play' | 'end_host' | 'clear_host_errors' | 'refresh_inventory';
   msg?: string;

@@ -3,6 +3,16 @@ import { TemplateError, type Templater } from './template.js';
 
 export type Vars = Record<string, unknown>;
 
+// Layers whose values are results, not templates: registered results and gathered facts
+// come from hosts and must never be evaluated (a host could otherwise inject `{{ ... }}`).
+const finalLayers = new WeakSet<object>();
+
+/** Marks a layer as holding final values: used as they are, never templated. */
+export function markFinal<T extends Vars>(layer: T): T {
+  finalLayers.add(layer);
+  return layer;
+}
+
 /**
  * The variables one task sees on one host: layers from lowest to highest precedence
  * (see README "Variable precedence"). Immutable; `with` makes a child scope. Values are
@@ -30,9 +40,13 @@ export class VarScope {
 
   /** The raw (untemplated) value; highest layer wins, dictionaries are replaced, not merged. */
   raw(name: string): unknown {
+    return this.layerOf(name)?.[name];
+  }
+
+  private layerOf(name: string): Vars | undefined {
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const layer = this.layers[i]!;
-      if (Object.prototype.hasOwnProperty.call(layer, name)) return layer[name];
+      if (Object.prototype.hasOwnProperty.call(layer, name)) return layer;
     }
     return undefined;
   }
@@ -105,7 +119,8 @@ export class VarScope {
     if (stack.includes(name)) {
       throw new TemplateError(`recursive loop detected in template: ${[...stack, name].join(' -> ')}`);
     }
-    const value = this.templateValue(this.raw(name), [...stack, name]);
+    const layer = this.layerOf(name);
+    const value = layer && finalLayers.has(layer) ? layer[name] : this.templateValue(layer?.[name], [...stack, name]);
     this.resolved.set(name, value);
     return value;
   }
