@@ -65,6 +65,11 @@ rm -f "$tmp"/etc/ssh/ssh_host_*
 rm -f "$tmp/usr/sbin/policy-rc.d"
 # Persistent journal, as the roles expect.
 mkdir -p "$tmp/var/log/journal"
+# User managers are never stopped: in a container on this kernel a stopping user manager
+# cannot spawn its executor and hangs in final-sigkill, and every later login of that user
+# waits for it (seen as SSH sessions that never open a channel).
+mkdir -p "$tmp/etc/systemd/logind.conf.d"
+printf '[Login]\nUserStopDelaySec=infinity\n' >"$tmp/etc/systemd/logind.conf.d/lab.conf"
 # Nothing in the lab should wait for a network that is configured from outside.
 inside systemctl mask systemd-networkd-wait-online.service 2>/dev/null || true
 inside systemctl enable ssh.service

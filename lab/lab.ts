@@ -2,6 +2,7 @@
  * The lab: real Debian 13 hosts with systemd as PID 1, on this machine.
  *   npm run lab -- up [N]     build the image once (cached), boot N hosts (default 3)
  *   npm run lab -- down       stop every lab host; leaves no mount, namespace, link or process
+ *   npm run lab -- reset [N]  the same, every host rebooted on a fresh root
  *   npm run lab -- status     what is running
  * Each host: an overlayfs root over the shared image, its own network namespace and
  * 198.18.N.2 address, its own SSH host keys and machine-id, booted with systemd-nspawn.
@@ -14,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveSshOptions } from '../src/transport/ssh/options.js';
 import { SshTransport } from '../src/transport/ssh/ssh-transport.js';
-import { alive, mountsBelow, processesRootedIn, run, sleep } from './system.js';
+import { alive, guestProcesses, mountsBelow, run, sleep } from './system.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RECIPE = join(REPO, 'lab', 'build-image.sh');
@@ -214,8 +215,8 @@ ${lines}
   );
 }
 
-/** Boots hosts lab1..labN (those already running are kept): idempotent. */
-export async function up(count: number): Promise<LabHost[]> {
+/** Boots hosts lab1..labN (those already running are kept, unless `fresh`): idempotent. */
+export async function up(count: number, opts: { fresh?: boolean } = {}): Promise<LabHost[]> {
   return withLock(async () => {
     await ensurePrereqs();
     const image = await ensureImage();
@@ -227,11 +228,12 @@ export async function up(count: number): Promise<LabHost[]> {
         const index = i + 1;
         const name = `lab${index}`;
         const prev = previous.get(name);
-        if (prev && alive(prev.nspawnPid) && (await tcpOpen(prev.address, 22))) {
+        if (!opts.fresh && prev && alive(prev.nspawnPid) && (await tcpOpen(prev.address, 22))) {
           hosts[i] = prev;
           return;
         }
-        if (prev) await stopHost(prev);
+        // A fresh root does not need a clean shutdown of the old one.
+        if (prev) await stopHost(prev, { fast: opts.fresh === true });
         const h: LabHost = { name, index, address: addressOf(index) };
         await setUpNetwork(h);
         const merged = await prepareRoot(h, image);
@@ -252,9 +254,9 @@ export async function up(count: number): Promise<LabHost[]> {
 }
 
 /** Stops one host: the guest shuts down cleanly (SIGTERM to nspawn), then its root and network go. */
-async function stopHost(h: LabHost): Promise<void> {
+async function stopHost(h: LabHost, opts: { fast?: boolean } = {}): Promise<void> {
   if (alive(h.nspawnPid)) {
-    process.kill(h.nspawnPid!, 'SIGTERM');
+    process.kill(h.nspawnPid!, opts.fast ? 'SIGKILL' : 'SIGTERM');
     for (let i = 0; i < 200 && alive(h.nspawnPid); i++) await sleep(100);
     if (alive(h.nspawnPid)) process.kill(h.nspawnPid!, 'SIGKILL');
   }
@@ -264,14 +266,15 @@ async function stopHost(h: LabHost): Promise<void> {
 /** Removes whatever is left of a host, even after a crash: processes, mounts, namespace, link. */
 async function cleanUp(name: string, index: number): Promise<void> {
   const merged = join(hostDir(name), 'merged');
-  for (const pid of processesRootedIn(merged)) {
+  const upper = join(hostDir(name), 'upper');
+  for (const pid of guestProcesses(upper)) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
       /* already gone */
     }
   }
-  for (let i = 0; i < 50 && processesRootedIn(merged).length; i++) await sleep(100);
+  for (let i = 0; i < 50 && guestProcesses(upper).length; i++) await sleep(100);
   for (const m of mountsBelow(merged)) await run('umount', ['-l', m], { allowFail: true });
   await run('ip', ['netns', 'del', netns(name)], { allowFail: true });
   await run('ip', ['link', 'del', vethHost(index)], { allowFail: true });
@@ -282,7 +285,7 @@ async function cleanUp(name: string, index: number): Promise<void> {
 export async function down(): Promise<void> {
   await withLock(async () => {
     const known = readState();
-    await Promise.all(known.map(stopHost));
+    await Promise.all(known.map((h) => stopHost(h)));
     // Leftovers that no state file remembers: namespaces, links and host directories.
     const namespaces = (await run('ip', ['netns', 'list'], { allowFail: true })).split('\n').map((l) => l.split(' ')[0]!).filter((n) => /^senex-lab\d+$/.test(n));
     const dirs = existsSync(join(STATE, 'hosts')) ? (await run('ls', [join(STATE, 'hosts')], { allowFail: true })).split('\n').filter(Boolean) : [];
@@ -295,19 +298,36 @@ export async function down(): Promise<void> {
   });
 }
 
+/** Memory the guest's processes use (proportional set size), in MiB. */
+function guestMemoryMiB(h: LabHost): number {
+  let kb = 0;
+  for (const pid of guestProcesses(join(hostDir(h.name), 'upper'))) {
+    try {
+      kb += Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return kb / 1024;
+}
+
 export async function status(): Promise<void> {
   const hosts = readState();
   if (hosts.length === 0) return log('no lab hosts');
-  for (const h of hosts) log(`${h.name} ${h.address} ${alive(h.nspawnPid) ? ((await tcpOpen(h.address, 22)) ? 'up' : 'booting') : 'down'} (nspawn pid ${h.nspawnPid ?? '-'})`);
+  for (const h of hosts) {
+    const state = alive(h.nspawnPid) ? ((await tcpOpen(h.address, 22)) ? 'up' : 'booting') : 'down';
+    log(`${h.name} ${h.address} ${state} (nspawn pid ${h.nspawnPid ?? '-'}, ${guestMemoryMiB(h).toFixed(0)} MiB)`);
+  }
 }
 
 async function main(argv: string[]): Promise<void> {
   const [cmd = 'status', arg] = argv;
   if (process.getuid?.() !== 0) throw new Error('the lab needs root (network namespaces, overlay mounts, systemd-nspawn)');
   if (cmd === 'up') await up(arg ? Number(arg) : 3);
+  else if (cmd === 'reset') await up(arg ? Number(arg) : 3, { fresh: true });
   else if (cmd === 'down') await down();
   else if (cmd === 'status') await status();
-  else throw new Error(`unknown lab command '${cmd}': use up [N], down or status`);
+  else throw new Error(`unknown lab command '${cmd}': use up [N], reset [N], down or status`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const execFileP = promisify(execFile);
@@ -38,14 +38,18 @@ export function alive(pid: number | undefined): boolean {
   }
 }
 
-/** Processes whose root directory is below `root`: everything running inside a guest. */
-export function processesRootedIn(root: string): number[] {
+/**
+ * Every process inside a guest, found by its root mount: in the guest's mount namespace
+ * the overlay with this upper directory is mounted at "/". Works after nspawn died too,
+ * when the guest's processes are orphans no state file remembers.
+ */
+export function guestProcesses(upperDir: string): number[] {
   const out: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      const r = readlinkSync(`/proc/${name}/root`);
-      if (r === root || r.startsWith(`${root}/`)) out.push(Number(name));
+      const info = readFileSync(`/proc/${name}/mountinfo`, 'utf8');
+      if (info.split('\n').some((l) => l.split(' ')[4] === '/' && l.includes(`upperdir=${upperDir},`))) out.push(Number(name));
     } catch {
       /* gone, or not ours to read */
     }

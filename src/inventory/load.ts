@@ -35,13 +35,16 @@ export function expandHostRange(name: string): string[] {
  * name looked up as inventory/NAME.yml, .yaml, .ini or inventory/NAME/.
  */
 export function resolveInventory(spec: string, baseDirs: string[]): string {
-  if (existsSync(spec)) return resolve(spec);
+  // A bare name (`-i prod`) means inventory/prod first; a path (`./prod`, `hosts.ini`) means that path.
+  const bareName = !spec.includes('/') && !/\.(ya?ml|ini|json)$/.test(spec);
+  if (!bareName && existsSync(spec)) return resolve(spec);
   for (const base of baseDirs) {
     for (const candidate of [`${spec}.yml`, `${spec}.yaml`, `${spec}.ini`, spec]) {
       const p = join(base, 'inventory', candidate);
       if (existsSync(p)) return resolve(p);
     }
   }
+  if (existsSync(spec)) return resolve(spec);
   const known = baseDirs.flatMap((b) => (existsSync(join(b, 'inventory')) ? readdirSync(join(b, 'inventory')).map((f) => f.replace(/\.(ya?ml|ini)$/, '')) : []));
   throw new OptionsError(`inventory '${spec}' not found`, `${didYouMean(spec, known, 'inventories')}; looked for ${spec}, inventory/${spec}.yml|.yaml|.ini and inventory/${spec}/`);
 }
