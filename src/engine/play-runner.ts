@@ -16,7 +16,7 @@ import type { RunOptions } from './options.js';
 import { pool } from './pool.js';
 import { ScopeBuilder } from './scope-builder.js';
 import { anySelected, matchesTaskName, taskSelected, type Selection } from './select.js';
-import { failureOutcome, runTask, taskTitle, taskWhere, type TaskOutcome } from './task-runner.js';
+import { failureOutcome, runTask, setFacts, taskTitle, taskWhere, type TaskOutcome } from './task-runner.js';
 
 function resolveInclude(include: Include, target: string): string {
   const base = include.role ? resolve(include.role.role.path, 'tasks') : resolve(include.pos.file, '..');
@@ -129,8 +129,7 @@ export class PlayRunner {
         const probe = systemFactsProbe();
         const r = await t.exec({ script: probe.script });
         const facts = probe.parse(r.stdout.toString('utf8'), r.rc);
-        host.facts.ansible_facts = { ...((host.facts.ansible_facts as Vars | undefined) ?? {}), ...facts };
-        for (const [k, v] of Object.entries(facts)) host.facts[`ansible_${k}`] = v;
+        setFacts(host, facts);
         result = { host: host.name, status: 'ok', changes: [], diffs: [], durationMs: Date.now() - started };
       } catch (e) {
         if (!(e instanceof UnreachableError)) throw e;

@@ -236,10 +236,17 @@ async function runOnce(task: Task, host: HostRun, env: TaskEnv, scope: VarScope)
     Object.assign(facts, batch.parse(r.stdout.toString('utf8')));
   }
   const plan = module.plan(args, facts, ctx);
+  if (plan.facts) setFacts(host, plan.facts);
   if (check && !plan.failed) recordPlanned(host, plan.changes, facts);
   const diffMode = task.diff ?? env.options.diff;
   const input = { task, args, host, transport, become, check, diffMode, env: envFor(task, scope) };
   return finish(task, host, scope, await failedAsOutcome(host, () => applyPlan(plan, input)));
+}
+
+/** Gathered facts, under ansible_facts and as ansible_* variables. */
+export function setFacts(host: HostRun, facts: Vars): void {
+  host.facts.ansible_facts = { ...((host.facts.ansible_facts as Vars | undefined) ?? {}), ...facts };
+  for (const [k, v] of Object.entries(facts)) host.facts[`ansible_${k}`] = v;
 }
 
 /** The state a file would have after a change, as facts later tasks can plan against. */
@@ -398,12 +405,13 @@ async function applyPlan(plan: Plan, input: ApplyInput): Promise<TaskOutcome> {
   const base = { host: host.name, durationMs: 0, changes: plan.changes.map(describeChange), diffs: input.diffMode ? plan.changes.flatMap(diffOf) : [] };
   if (plan.failed) throw new TaskFailure(plan.failed, result);
   if (plan.changes.length === 0) return { ...base, status: 'ok', msg: plan.msg, result: { ...result, changed: false, ...(plan.msg ? { msg: plan.msg } : {}) } };
+  const counts = plan.changes.some((c) => !(c.kind === 'exec' && c.quiet));
   if (check) {
     // An opaque command cannot say what it would do; like Ansible, skip it under --check.
     if (plan.changes.some((c) => c.kind === 'exec' && c.opaque)) {
       return { ...base, status: 'skipped', msg: `check mode: would ${base.changes.join('; ')}`, result: { ...result, changed: false, skipped: true, msg: 'skipped in check mode' } };
     }
-    return { ...base, status: 'changed', msg: plan.msg, result: { ...result, changed: true } };
+    return { ...base, status: counts ? 'changed' : 'ok', msg: plan.msg, result: { ...result, changed: counts } };
   }
   for (const change of plan.changes) {
     const cmd = applyCommand(change);
@@ -423,12 +431,12 @@ async function applyPlan(plan: Plan, input: ApplyInput): Promise<TaskOutcome> {
     const backup = /^backup_file=(.*)$/m.exec(stdout);
     if (backup) result.backup_file = backup[1];
   }
-  return { ...base, status: 'changed', msg: plan.msg, result: { ...result, changed: true, ...(plan.msg ? { msg: plan.msg } : {}) } };
+  return { ...base, status: counts ? 'changed' : 'ok', msg: plan.msg, result: { ...result, changed: counts, ...(plan.msg ? { msg: plan.msg } : {}) } };
 }
 
 /** The diff data a change carries; rendering is the output layer's job. */
 function diffOf(c: Change): FileDiff[] {
-  if (c.kind === 'exec') return [];
+  if (c.kind === 'exec') return c.diff ? [{ path: c.diff.path, before: c.diff.before, after: c.diff.after, hidden: c.diff.hidden }] : [];
   const state = (s: string, extra = '') => `path: ${c.path}\nstate: ${s}\n${extra}`;
   switch (c.kind) {
     case 'write':

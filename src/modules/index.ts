@@ -1,4 +1,10 @@
 import { assert, debug, fail, includeVars, meta, setFact } from './actions.js';
+import { apt, packageModule } from './apt.js';
+import { cron } from './cron.js';
+import { debconf } from './debconf.js';
+import { setup } from './setup.js';
+import { service, systemd, systemdService } from './systemd.js';
+import { group, user } from './user.js';
 import { blockinfile } from './blockinfile.js';
 import { command, shell } from './command.js';
 import { copy, template } from './copy.js';
@@ -8,7 +14,10 @@ import { replace } from './replace.js';
 import { stat } from './stat.js';
 import type { AnyModule } from './types.js';
 
-const all: AnyModule[] = [file, copy, template, lineinfile, blockinfile, replace, stat, command, shell, debug, fail, assert, setFact, meta, includeVars];
+const all: AnyModule[] = [
+  file, copy, template, lineinfile, blockinfile, replace, stat, command, shell, debug, fail, assert, setFact, meta, includeVars,
+  setup, apt, packageModule, debconf, systemdService, systemd, service, user, group, cron,
+];
 
 /** Collections whose prefix names the same module (`ansible.builtin.copy` is `copy`). */
 const PREFIXES = ['ansible.builtin.', 'ansible.legacy.', 'ansible.posix.', 'community.general.'];

@@ -41,6 +41,10 @@ export type Change =
       stdin?: string | undefined;
       /** Its effect cannot be known without running it (command, shell): skipped under --check. */
       opaque?: boolean | undefined;
+      /** Applied, but does not make the task "changed" (systemd daemon_reload, as in Ansible). */
+      quiet?: boolean | undefined;
+      /** What it changes, for --diff (e.g. a user's crontab). */
+      diff?: { path: string; before: string | null; after: string | null; hidden?: boolean } | undefined;
     };
 
 /** A fact-gathering command and the pure parser of its output (pyinfra's facts). */
@@ -63,6 +67,8 @@ export interface Plan {
   skipped?: string;
   /** A note for the log (e.g. why nothing changed). */
   msg?: string;
+  /** Facts to set on the host (setup). */
+  facts?: Vars;
 }
 
 /** What a module sees besides its arguments; nothing in here tells it about check mode. */

@@ -1,0 +1,133 @@
+import { shellJoin } from '../transport/quote.js';
+import { defineHostModule, type Change, type Probe } from './types.js';
+
+export interface AptArgs {
+  name?: string | string[];
+  state?: 'present' | 'installed' | 'absent' | 'removed' | 'latest';
+  update_cache?: boolean;
+  cache_valid_time?: number;
+  install_recommends?: boolean;
+  purge?: boolean;
+  lock_timeout?: number;
+}
+
+interface PackageState {
+  installed?: string;
+  candidate?: string;
+}
+
+/** How long we wait for another apt/dpkg to let go of the lock (seconds), by default. */
+export const DPKG_LOCK_TIMEOUT = 120;
+
+function names(args: AptArgs): string[] {
+  const list = args.name === undefined ? [] : Array.isArray(args.name) ? args.name : String(args.name).split(',');
+  return list.map((n) => n.trim()).filter(Boolean);
+}
+
+/** `nginx=1.26*` -> name and version pattern. */
+function splitVersion(spec: string): { name: string; version?: string } {
+  const i = spec.indexOf('=');
+  return i < 0 ? { name: spec } : { name: spec.slice(0, i), version: spec.slice(i + 1) };
+}
+
+/** Installed versions from dpkg-query (never apt), and candidates only when `latest` needs them. */
+function packagesProbe(pkgs: string[], candidates: boolean): Probe<Record<string, PackageState>> {
+  const list = shellJoin(pkgs);
+  const script = [
+    `dpkg-query -W -f='I\\t\${Package}\\t\${db:Status-Status}\\t\${Version}\\n' ${list} 2>/dev/null`,
+    candidates ? `LC_ALL=C apt-cache policy ${list} 2>/dev/null | awk '/^[^ ]/{p=$1; sub(":$","",p)} /Candidate:/{print "C\\t" p "\\t" $2}'` : '',
+    'true',
+  ]
+    .filter(Boolean)
+    .join('\n');
+  return {
+    script,
+    parse(out) {
+      const state: Record<string, PackageState> = {};
+      for (const line of out.split('\n')) {
+        const f = line.split('\t');
+        if (f[0] === 'I' && f[2] === 'installed') (state[f[1]!] ??= {}).installed = f[3];
+        if (f[0] === 'C' && f[2] && f[2] !== '(none)') (state[f[1]!] ??= {}).candidate = f[2];
+      }
+      return state;
+    },
+  };
+}
+
+/** Seconds since the package lists were last updated (Infinity if never). */
+const cacheAgeProbe: Probe<number> = {
+  script: 'now=$(date +%s); t=$(stat -c %Y /var/lib/apt/periodic/update-success-stamp 2>/dev/null || stat -c %Y /var/lib/apt/lists 2>/dev/null || echo 0); echo $((now - t))',
+  parse: (out) => Number(out.trim()),
+};
+
+function versionMatches(installed: string | undefined, wanted: string | undefined): boolean {
+  if (installed === undefined) return false;
+  if (wanted === undefined) return true;
+  const re = new RegExp(`^${wanted.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+  return re.test(installed);
+}
+
+function aptGet(args: AptArgs, words: string[]): string {
+  const timeout = args.lock_timeout ?? DPKG_LOCK_TIMEOUT;
+  return [
+    'export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a',
+    // apt waits for the dpkg lock itself; if it gives up, say so plainly.
+    `out=$(apt-get -q -y -o DPkg::Lock::Timeout=${timeout} -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold ${shellJoin(words)} 2>&1); rc=$?`,
+    `if [ $rc -ne 0 ] && printf '%s' "$out" | grep -q 'Could not get lock'; then echo "the dpkg lock was held by another process for more than ${timeout} s" >&2; fi`,
+    'printf "%s\\n" "$out"; exit $rc',
+  ].join('\n');
+}
+
+export const apt = defineHostModule<AptArgs>({
+  name: 'apt',
+  aliases: { pkg: 'name', package: 'name', 'update-cache': 'update_cache' },
+  schema: {
+    type: 'object',
+    properties: {
+      name: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+      state: { enum: ['present', 'installed', 'absent', 'removed', 'latest'] },
+      update_cache: { type: 'boolean' },
+      cache_valid_time: { type: 'integer', minimum: 0 },
+      install_recommends: { type: 'boolean' },
+      purge: { type: 'boolean' },
+      lock_timeout: { type: 'integer', minimum: 0 },
+    },
+    additionalProperties: false,
+    anyOf: [{ required: ['name'] }, { required: ['update_cache'] }],
+  },
+  probe(args) {
+    const pkgs = names(args).map((p) => splitVersion(p).name);
+    const probes: Record<string, Probe> = {};
+    if (pkgs.length) probes.packages = packagesProbe(pkgs, args.state === 'latest');
+    if (args.update_cache && args.cache_valid_time !== undefined) probes.cacheAge = cacheAgeProbe;
+    return probes;
+  },
+  plan(args, facts) {
+    const changes: Change[] = [];
+    const state = (facts.packages ?? {}) as Record<string, PackageState>;
+    const wanted = names(args).map(splitVersion);
+    if (args.update_cache && (args.cache_valid_time === undefined || (facts.cacheAge as number) > args.cache_valid_time)) {
+      changes.push({ kind: 'exec', script: aptGet(args, ['update']), display: 'apt-get update' });
+    }
+    const removing = args.state === 'absent' || args.state === 'removed';
+    if (removing) {
+      const present = wanted.filter((p) => state[p.name]?.installed !== undefined).map((p) => p.name);
+      if (present.length) changes.push({ kind: 'exec', script: aptGet(args, [args.purge ? 'purge' : 'remove', ...present]), display: `remove ${present.join(', ')}` });
+      return { changes, result: { removed: present } };
+    }
+    const install = wanted
+      .filter((p) => {
+        const s = state[p.name];
+        if (!versionMatches(s?.installed, p.version)) return true;
+        return args.state === 'latest' && s?.candidate !== undefined && s.candidate !== s.installed;
+      })
+      .map((p) => (p.version ? `${p.name}=${p.version}` : p.name));
+    if (install.length) {
+      const recommends = args.install_recommends === undefined ? [] : [args.install_recommends ? '--install-recommends' : '--no-install-recommends'];
+      changes.push({ kind: 'exec', script: aptGet(args, ['install', ...recommends, ...install]), display: `install ${install.join(', ')}` });
+    }
+    return { changes, result: { installed: install } };
+  },
+});
+
+export const packageModule = { ...apt, name: 'package' };
