@@ -17,7 +17,7 @@ role_packages="nginx postfix mailutils logrotate cron curl prometheus-node-expor
 validators="prometheus prometheus-alertmanager"
 
 debootstrap --variant=minbase \
-  --include=systemd,systemd-sysv,dbus,libpam-systemd,dbus-user-session,openssh-server,sudo,iproute2,podman,python3,ca-certificates \
+  --include=systemd,systemd-sysv,dbus,libpam-systemd,dbus-user-session,openssh-server,sudo,iproute2,podman,uidmap,passt,python3,ca-certificates \
   trixie "$tmp" "$mirror"
 
 inside() { chroot "$tmp" /usr/bin/env DEBIAN_FRONTEND=noninteractive LC_ALL=C "$@"; }
@@ -41,11 +41,19 @@ inside apt-get clean
 umount "$tmp/proc"
 trap - EXIT
 
+# The guests' root is an overlayfs, on which podman's overlay driver cannot stack (and
+# /dev/fuse, for fuse-overlayfs, is not in the container): rootless storage uses vfs here.
+mkdir -p "$tmp/etc/containers"
+printf '[storage]\ndriver = "vfs"\n' >"$tmp/etc/containers/storage.conf"
+
 # Users: root and deploy (passwordless sudo) and ops (sudo with a password) log in with the
 # lab key; senex is the application user for rootless podman.
+# Rootless podman needs subordinate IDs: useradd allocates them when these files exist.
+touch "$tmp/etc/subuid" "$tmp/etc/subgid"
 inside useradd --create-home --shell /bin/bash deploy
 inside useradd --create-home --shell /bin/bash ops
 inside useradd --create-home --shell /bin/bash senex
+grep -q '^senex:' "$tmp/etc/subuid" || { echo "build-image: useradd gave senex no subordinate UIDs" >&2; exit 1; }
 echo 'ops:ops-lab-password' | inside chpasswd
 printf 'deploy ALL=(ALL) NOPASSWD: ALL\n' >"$tmp/etc/sudoers.d/deploy"
 printf 'ops ALL=(ALL) ALL\n' >"$tmp/etc/sudoers.d/ops"

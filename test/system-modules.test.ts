@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { findModule } from '../src/modules/index.js';
 import type { Change, HostModule, ModuleContext, Plan } from '../src/modules/types.js';
@@ -152,6 +153,38 @@ describe('system modules: facts + args -> planned changes', () => {
     it('rejects a job with a newline (it would become a second job)', () => {
       const m = findModule('cron')!;
       assert.match(validateSchema(m.schema, { name: 'x', job: 'a\n* * * * * root evil' }, { what: 'cron' })[0]!.message, /must match/);
+    });
+  });
+  describe('podman_secret', () => {
+    const sha = (s: string) => createHash('sha256').update(`${s}\n`).digest('hex');
+    it('creates a missing secret from stdin, never on the command line', () => {
+      const c = plan('podman_secret', { name: 'grafana_admin', data: 's3cret' }, { secret: { exists: false, digest: null } }).changes[0] as Extract<Change, { kind: 'exec' }>;
+      assert.equal(c.script, "podman secret create grafana_admin -");
+      assert.equal(c.stdin, 's3cret');
+      assert.doesNotMatch(c.script + c.display, /s3cret/);
+    });
+    it('leaves an identical secret alone and replaces a changed one', () => {
+      assert.deepEqual(displays(plan('podman_secret', { name: 'g', data: 'same' }, { secret: { exists: true, digest: sha('same') } })), []);
+      assert.deepEqual(displays(plan('podman_secret', { name: 'g', data: 'new' }, { secret: { exists: true, digest: sha('old') } })), ['replace podman secret g']);
+      assert.match((plan('podman_secret', { name: 'g', data: 'new' }, { secret: { exists: true, digest: sha('old') } }).changes[0] as Extract<Change, { kind: 'exec' }>).script, /--replace/);
+    });
+    it('skip_existing and force', () => {
+      assert.deepEqual(displays(plan('podman_secret', { name: 'g', data: 'new', skip_existing: true }, { secret: { exists: true, digest: sha('old') } })), []);
+      assert.deepEqual(displays(plan('podman_secret', { name: 'g', data: 'same', force: true }, { secret: { exists: true, digest: sha('same') } })), ['replace podman secret g']);
+    });
+    it('absent removes only what exists', () => {
+      assert.deepEqual(displays(plan('podman_secret', { name: 'g', state: 'absent' }, { secret: { exists: true, digest: null } })), ['remove podman secret g']);
+      assert.deepEqual(displays(plan('podman_secret', { name: 'g', state: 'absent' }, { secret: { exists: false, digest: null } })), []);
+    });
+    it('parses the probe; an unreadable value (old podman) is unknown, not empty', () => {
+      assert.deepEqual(probe('podman_secret', { name: 'g', data: 'x' }, 'secret', `exists\n${sha('x')}\n`), { exists: true, digest: sha('x') });
+      const empty = createHash('sha256').digest('hex');
+      assert.deepEqual(probe('podman_secret', { name: 'g', data: 'x' }, 'secret', `exists\n${empty}\n`), { exists: true, digest: null });
+      assert.deepEqual(probe('podman_secret', { name: 'g', data: 'x' }, 'secret', ''), { exists: false, digest: null });
+    });
+    it('requires data unless absent', () => {
+      const m = findModule('podman_secret')!;
+      assert.notDeepEqual(validateSchema(m.schema, { name: 'g' }, { what: 'podman_secret' }), []);
     });
   });
 });

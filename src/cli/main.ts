@@ -21,6 +21,9 @@ import {
 import { parseExtraVars } from './extra-vars.js';
 import { listHosts, listTags, listTasks } from './list.js';
 import { askHidden, askOnce } from './prompt.js';
+import { vaultMain } from './vault.js';
+import { loadVaultSecrets, setVaultSecrets } from '../vault/keyring.js';
+import { redact, registerSecret } from '../vault/redact.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -60,6 +63,9 @@ function program(out: (s: string) => void, err: (s: string) => void): Command {
     .option('-k, --ask-pass', 'ask for the SSH password', false)
     .option('-K, --ask-become-pass', 'ask for the sudo password', false)
     .option('--host-key-checking <mode>', 'strict (default), accept-new (trust on first use) or off')
+    .option('--vault-id <label@source>', 'vault password: source is a file, an executable or "prompt" (repeatable)', collect, [])
+    .option('--vault-password-file <file>', 'file (or executable) holding the vault password (repeatable)', collect, [])
+    .option('-J, --ask-vault-pass', 'ask for the vault password', false)
     .option('--json <file>', 'write the whole result as JSON to this file')
     .option('-v, --verbose', 'more output (-vv, -vvv for more)', (_v: string, prev: number) => prev + 1, 0)
     .option('--syntax-check', 'load and validate everything, run nothing', false)
@@ -112,6 +118,9 @@ interface CliOptions {
   listTags: boolean;
   startAtTask?: string;
   detailedExitcode: boolean;
+  vaultId: string[];
+  vaultPasswordFile: string[];
+  askVaultPass: boolean;
 }
 
 function toRunOptions(playbook: string, o: CliOptions, cwd: string): RunOptions {
@@ -150,8 +159,10 @@ export interface CliIO {
 
 /** The whole CLI: parses argv, runs, prints; returns the exit code. Never throws. */
 export async function main(argv: string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }): Promise<number> {
-  const out = (s: string) => void io.stdout.write(s);
-  const err = (s: string) => void io.stderr.write(s);
+  if (argv[0] === 'vault') return vaultMain(argv.slice(1), io);
+  // Every line a person or a log sees passes the secret mask (vault values, passwords, no_log).
+  const out = (s: string) => void io.stdout.write(redact(s));
+  const err = (s: string) => void io.stderr.write(redact(s));
   const color = wantsColor(io.stdout, io.env);
   const errStyle = style(wantsColor(io.stderr, io.env));
   try {
@@ -162,7 +173,10 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
       if (e instanceof CommanderError) return e.exitCode === 0 ? ExitCode.ok : ExitCode.badOptions;
       throw e;
     }
-    const options = toRunOptions(cmd.args[0]!, cmd.opts<CliOptions>(), io.cwd);
+    const opts = cmd.opts<CliOptions>();
+    // Vault passwords first: files are decrypted while loading, so a wrong one stops here.
+    setVaultSecrets(await loadVaultSecrets({ vaultIds: opts.vaultId, vaultPasswordFiles: opts.vaultPasswordFile, askVaultPass: opts.askVaultPass }, io.env, askHidden, io.cwd));
+    const options = toRunOptions(cmd.args[0]!, opts, io.cwd);
     const interactive = io.stdout.isTTY === true && !io.env.CI;
     const spinner = interactive ? ora({ text: 'loading playbook, roles and inventory', stream: io.stderr }).start() : undefined;
     let loaded;
@@ -192,10 +206,13 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     const policy = o.hostKeyChecking;
     if (policy !== undefined && !['strict', 'accept-new', 'off'].includes(policy)) throw new OptionsError(`--host-key-checking must be strict, accept-new or off, not '${policy}'`);
     if (o.askBecomePass) options.becomePassword = await askHidden('BECOME password: ');
+    registerSecret(options.becomePassword);
+    const sshPassword = o.askPass ? await askHidden('SSH password: ') : undefined;
+    registerSecret(sshPassword);
     const connect = connector({
       hostKeyPolicy: policy as 'strict' | undefined,
       privateKey: o.privateKey,
-      password: o.askPass ? await askHidden('SSH password: ') : undefined,
+      password: sshPassword,
       passphrase: askOnce('Passphrase for SSH keys: ', io.env.SENEX_SSH_PASSPHRASE),
       warn: (message) => reporter.handle({ kind: 'warning', message }),
     });

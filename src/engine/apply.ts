@@ -1,3 +1,4 @@
+import { containsSecret } from '../vault/redact.js';
 import type { Attrs, Change } from '../modules/types.js';
 import { splitShellWords } from '../modules/shell-words.js';
 import { quote, shellJoin } from '../transport/quote.js';
@@ -45,8 +46,9 @@ function writeScript(c: Extract<Change, { kind: 'write' }>): string {
     'tmp=$(mktemp "$dir/.senex-tmp.XXXXXXXX")',
     "trap 'rm -f -- \"$tmp\"' EXIT",
     'cat >"$tmp"',
-    // Keep what an existing file has; new files get the umask's mode.
-    `if [ -e "$dest" ]; then chmod --reference="$dest" -- "$tmp"; chown --reference="$dest" -- "$tmp" 2>/dev/null || true; else ${DEFAULT_FILE_MODE}; fi`,
+    // Keep what an existing file has; new files get the umask's mode, except that a file
+    // holding a secret stays mktemp's 0600 unless the task gives a mode.
+    `if [ -e "$dest" ]; then chmod --reference="$dest" -- "$tmp"; chown --reference="$dest" -- "$tmp" 2>/dev/null || true; else ${containsSecret(c.content) ? ':' : DEFAULT_FILE_MODE}; fi`,
     chmodChown('"$tmp"', c.attrs),
     'sync -- "$tmp" 2>/dev/null || true',
   ];
@@ -128,6 +130,7 @@ export function describeChange(c: Change): string {
     case 'touch':
       return `${c.exists ? 'touch' : 'create'} ${c.path}`;
     case 'exec':
-      return `run ${c.display}`;
+      // Commands say what they run; modules (apt, systemd...) say what they do.
+      return c.opaque ? `run ${c.display}` : c.display;
   }
 }

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { registerSecret } from '../vault/redact.js';
+import { readMaybeVaulted } from '../vault/keyring.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { formatPos, SenexError } from '../errors.js';
@@ -63,8 +65,22 @@ export async function runTask(task: Task, host: HostRun, env: TaskEnv, extra?: V
   outcome.durationMs = Date.now() - started;
   if (task.register && outcome.status !== 'unreachable') host.facts[task.register] = outcome.result ?? {};
   if (outcome.status === 'changed' && task.notify.length > 0) for (const n of task.notify) host.notified.add(String(base.template(n)));
-  if (task.noLog === true || (typeof task.noLog === 'string' && safeTest(base, task.noLog))) censor(outcome);
+  if (task.noLog === true || (typeof task.noLog === 'string' && safeTest(base, task.noLog))) {
+    registerNoLogValues(outcome.result);
+    censor(outcome);
+  }
   return outcome;
+}
+
+/** Where a no_log task's result says where or what, not a value worth hiding. */
+const NOT_SECRET_KEYS = new Set(['changed', 'failed', 'skipped', 'rc', 'dest', 'path', 'src', 'state', 'owner', 'group', 'mode', 'uid', 'gid', 'name', 'cmd', 'delta', 'start', 'end', 'item', 'ansible_loop_var']);
+
+/**
+ * A no_log task's values stay masked after the task: printing its registered result later
+ * (`debug: var=result`) shows ******** where they appear.
+ */
+function registerNoLogValues(result: Vars | undefined): void {
+  for (const [k, v] of Object.entries(result ?? {})) if (!NOT_SECRET_KEYS.has(k)) registerSecret(v);
 }
 
 function safeTest(scope: VarScope, expr: string): boolean {
@@ -346,7 +362,8 @@ function readControllerFile(task: Task, kind: 'files' | 'templates' | 'vars', pa
       ];
   const found = candidates.find((c) => existsSync(c));
   if (!found) throw new TaskFailure(`could not find ${kind === 'vars' ? 'vars file' : kind === 'files' ? 'src file' : 'template'} '${path}'; searched: ${candidates.join(', ')}`);
-  return { path: found, content: readFileSync(found) };
+  // Vaulted sources are decrypted on the controller, as Ansible's copy (decrypt: true) and template do.
+  return { path: found, content: readMaybeVaulted(found) };
 }
 
 function dirnameOfTask(task: Task): string {
@@ -369,6 +386,7 @@ function becomeFor(task: Task, scope: VarScope, options: RunOptions, host: HostR
   if (user === remoteUser || (connection === 'local' && user === currentUser())) return undefined;
   void host;
   const password = v('ansible_become_password') ?? v('ansible_become_pass');
+  if (password !== undefined) registerSecret(String(password));
   return { user, method, password: password !== undefined ? String(password) : options.becomePassword };
 }
 

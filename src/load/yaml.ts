@@ -1,3 +1,6 @@
+import { isVaulted } from '../vault/format.js';
+import { openVault, VaultError } from '../vault/keyring.js';
+import { registerSecret } from '../vault/redact.js';
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, isAlias, type Node as YamlNode, type Document } from 'yaml';
 import { ValidationError, ValidationErrors, type SourcePos } from '../errors.js';
@@ -67,6 +70,24 @@ function pyyamlBooleans(tags: Tags): Tags {
 /** Parses YAML with Ansible's expectations: YAML 1.1 (`0644` is octal, `yes` is true), merge keys, unique keys. */
 export function parseYaml(source: string, file: string, opts: YamlLoadOptions = {}): unknown {
   const lineCounter = new LineCounter();
+  // Inline `!vault |` values are decrypted while parsing; a failure is reported at the value.
+  const vaultProblems = new Map<string, VaultError>();
+  const vaultTag = {
+    tag: '!vault',
+    resolve(text: string, onError: (message: string) => void): string {
+      try {
+        const value = openVault(text, { file, line: 1, col: 1 }, 'this !vault value').toString('utf8');
+        registerSecret(value);
+        return value;
+      } catch (e) {
+        if (!(e instanceof VaultError)) throw e;
+        const key = `vault#${vaultProblems.size}`;
+        vaultProblems.set(key, e);
+        onError(key);
+        return '';
+      }
+    },
+  };
   const doc = parseDocument(source, {
     version: '1.1',
     uniqueKeys: true,
@@ -76,7 +97,8 @@ export function parseYaml(source: string, file: string, opts: YamlLoadOptions = 
     customTags: (tags) => {
       const base = pyyamlBooleans(tags as Tags) as typeof tags;
       const extra = opts.customTags;
-      return typeof extra === 'function' ? extra(base) : [...base, ...((extra as typeof tags | undefined) ?? [])];
+      const withVault = [...base, vaultTag] as typeof tags;
+      return typeof extra === 'function' ? extra(withVault) : [...withVault, ...((extra as typeof tags | undefined) ?? [])];
     },
   });
   const at = (offset: number): SourcePos => {
@@ -84,6 +106,8 @@ export function parseYaml(source: string, file: string, opts: YamlLoadOptions = 
     return { file, line, col };
   };
   const problems = [...doc.errors, ...doc.warnings];
+  const vaultError = problems.map((p) => ({ p, e: vaultProblems.get(p.message.split(' at line')[0]!.trim()) })).find((x) => x.e);
+  if (vaultError) throw new VaultError(vaultError.e!.message, at(vaultError.p.pos[0]), vaultError.e!.hint);
   if (problems.length > 0) {
     throw new ValidationErrors(
       problems.map((p) => new ValidationError('E_YAML', yamlMessage(p.message, p.code), { pos: at(p.pos[0]), hint: yamlHint(p.code) })),
@@ -110,6 +134,12 @@ export function loadYamlFile(file: string, opts: YamlLoadOptions = {}, from?: So
       pos: from,
       hint: code === 'ENOENT' ? 'check the path; relative paths are resolved from the file that names them' : undefined,
     });
+  }
+  if (isVaulted(source)) {
+    // A whole vaulted vars file: every value in it is a secret.
+    const data = parseYaml(openVault(source, { file, line: 1, col: 1 }, file).toString('utf8'), file, opts);
+    registerSecret(data);
+    return data;
   }
   return parseYaml(source, file, opts);
 }

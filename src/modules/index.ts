@@ -1,6 +1,7 @@
 import { assert, debug, fail, includeVars, meta, setFact } from './actions.js';
 import { apt, packageModule } from './apt.js';
 import { cron } from './cron.js';
+import { podmanSecret } from './podman-secret.js';
 import { debconf } from './debconf.js';
 import { setup } from './setup.js';
 import { service, systemd, systemdService } from './systemd.js';
@@ -16,11 +17,11 @@ import type { AnyModule } from './types.js';
 
 const all: AnyModule[] = [
   file, copy, template, lineinfile, blockinfile, replace, stat, command, shell, debug, fail, assert, setFact, meta, includeVars,
-  setup, apt, packageModule, debconf, systemdService, systemd, service, user, group, cron,
+  setup, apt, packageModule, debconf, systemdService, systemd, service, user, group, cron, podmanSecret,
 ];
 
 /** Collections whose prefix names the same module (`ansible.builtin.copy` is `copy`). */
-const PREFIXES = ['ansible.builtin.', 'ansible.legacy.', 'ansible.posix.', 'community.general.'];
+const PREFIXES = ['ansible.builtin.', 'ansible.legacy.', 'ansible.posix.', 'community.general.', 'containers.podman.'];
 
 const byName = new Map(all.map((m) => [m.name, m]));
 

@@ -1,6 +1,7 @@
 import { createTwoFilesPatch } from 'diff';
 import type { FileDiff } from './events.js';
 import type { Style } from './style.js';
+import { containsSecret, sha256Hex } from '../vault/redact.js';
 
 /** Content larger than this is summarised, not diffed. */
 export const DIFF_SIZE_CAP = 256 * 1024;
@@ -23,8 +24,13 @@ function size(b: Buffer | string | null): number {
 /** The one renderer of diffs: unified format, capped, never for binary or hidden content. */
 export function renderDiff(d: FileDiff, style: Style): string {
   const head = `${style.bold(`--- before: ${d.path}`)}\n${style.bold(`+++ after: ${d.path}`)}\n`;
-  if (d.hidden) {
-    return `${head}(content hidden: ${d.beforeSha256 ? `sha256 ${d.beforeSha256.slice(0, 16)}…` : 'absent'} -> ${d.afterSha256 ? `sha256 ${d.afterSha256.slice(0, 16)}…` : 'absent'})\n`;
+  // Content that holds a secret (vault value, password) is never diffed, only checksummed.
+  if (d.hidden || containsSecret(d.before) || containsSecret(d.after)) {
+    const sum = (given: string | undefined, b: Buffer | string | null) => {
+      const hex = given ?? (b === null ? undefined : sha256Hex(b));
+      return hex ? `sha256 ${hex.slice(0, 16)}…` : 'absent';
+    };
+    return `${head}(content hidden: ${sum(d.beforeSha256, d.before)} -> ${sum(d.afterSha256, d.after)})\n`;
   }
   if (isBinary(d.before) || isBinary(d.after)) return `${head}Binary files differ (${size(d.before)} -> ${size(d.after)} bytes)\n`;
   if (size(d.before) > DIFF_SIZE_CAP || size(d.after) > DIFF_SIZE_CAP) {

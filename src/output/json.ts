@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { diffStats } from './diff.js';
+import { redact, redactValue } from '../vault/redact.js';
 import { reporterOf, type HostTaskResult, type Reporter, type RunEvent } from './events.js';
 
 interface JsonTask {
@@ -49,7 +50,9 @@ export function jsonReporter(file: string): Reporter {
     recap: (e: Extract<RunEvent, { kind: 'recap' }>) => Object.assign(doc, { stats: e.stats, transport: e.transport, duration_ms: e.durationMs }),
   };
   return reporterOf(handlers, async () => {
-    await writeFile(file, JSON.stringify(doc, (_k, v) => (Buffer.isBuffer(v) ? `<${v.length} bytes>` : v), 2) + '\n');
+    // Masked value by value (a secret with a quote or newline is escaped in JSON text), then as text.
+    const text = JSON.stringify(redactValue(doc), (_k, v) => (Buffer.isBuffer(v) ? `<${v.length} bytes>` : v), 2);
+    await writeFile(file, `${redact(text)}\n`, { mode: 0o600 });
   });
 }
 

@@ -1,4 +1,5 @@
 import { Listr, type ListrTaskWrapper } from 'listr2';
+import { redact } from '../vault/redact.js';
 import { reporterOf, type Reporter, type RunEvent } from './events.js';
 import { plainReporter, type PlainOptions } from './plain.js';
 
@@ -30,7 +31,7 @@ export function liveReporter(o: PlainOptions): Reporter {
   const refresh = (): void => {
     for (const [name, h] of hosts) {
       if (!h.wrapper || h.failed) continue;
-      h.wrapper.title = `${name}  ${o.style.dim(`[${h.done} done]`)}  ${h.task}  ${o.style.dim(`${((Date.now() - h.since) / 1000).toFixed(1)}s`)}`;
+      h.wrapper.title = `${name}  ${o.style.dim(`[${h.done} done]`)}  ${redact(h.task)}  ${o.style.dim(`${((Date.now() - h.since) / 1000).toFixed(1)}s`)}`;
     }
   };
 

@@ -19,6 +19,9 @@ export interface ShellChannel {
 // followed on stdout and on stderr by a line with the request's random nonce and, on
 // stdout, the exit code. Only stdin, when there is any, is base64 on the wire.
 const PRELUDE = `
+# A become user often cannot enter the login user's home (sudo keeps the cwd); podman and
+# others then fail with "cannot chdir". Move to the user's own home only in that case.
+{ [ -x . ] && [ -r . ]; } 2>/dev/null || cd "\${HOME:-/}" 2>/dev/null || cd /
 if [ -z "\${XDG_RUNTIME_DIR:-}" ] && [ -d "/run/user/$(id -u)" ]; then export XDG_RUNTIME_DIR="/run/user/$(id -u)"; fi
 __sx_run() {
   if [ -n "$3" ]; then
