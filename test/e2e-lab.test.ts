@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { up } from '../lab/lab.js';
 import { recap, runCli } from './helpers/cli.js';
-import { fingerprintGuest, inGuest, LAB_INVENTORY, requireLab, type LabHostState } from './helpers/lab.js';
+import { fingerprintGuest, inGuest, LAB_ENV, LAB_INVENTORY, requireLab, type LabHostState } from './helpers/lab.js';
 import { FIXTURES } from './helpers/paths.js';
 
 const DIR = join(FIXTURES, 'e2e');
-const play = (...args: string[]) => runCli(['site.yml', '-i', LAB_INVENTORY, ...args], { cwd: DIR, env: { SSH_AUTH_SOCK: '' } });
+const play = (...args: string[]) => runCli(['site.yml', '-i', LAB_INVENTORY, ...args], { cwd: DIR, env: LAB_ENV });
 const tasksRun = (stdout: string) => [...stdout.matchAll(/^TASK \[(.*)\]/gm)].map((m) => m[1]);
 
 // On three real Debian 13 hosts (the lab), over SSH as deploy with become.

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { up } from '../lab/lab.js';
 import { recap, runCli } from './helpers/cli.js';
-import { inGuest, LAB_INVENTORY, requireLab, type LabHostState } from './helpers/lab.js';
+import { inGuest, LAB_ENV, LAB_INVENTORY, requireLab, type LabHostState } from './helpers/lab.js';
 import { FIXTURES } from './helpers/paths.js';
 
 const DIR = join(FIXTURES, 'system');
-const play = (...args: string[]) => runCli(['site.yml', '-i', LAB_INVENTORY, ...args], { cwd: DIR, env: { SSH_AUTH_SOCK: '' } });
+const play = (...args: string[]) => runCli(['site.yml', '-i', LAB_INVENTORY, ...args], { cwd: DIR, env: LAB_ENV });
 
 // The system modules on real Debian 13 hosts with systemd: apt from the lab's local
 // repository, debconf, users, groups, linger, a rootless quadlet unit, cron, services.

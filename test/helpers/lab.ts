@@ -3,8 +3,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './paths.js';
 
-export const LAB_INVENTORY = join(ROOT, 'inventory', 'lab.yml');
+export const LAB_INVENTORY = join(ROOT, 'inventory', 'lab');
 const STATE = process.env.SENEX_LAB_STATE ?? '/var/lib/senex-lab';
+/** The environment a run against the lab needs: no agent (the lab key is named), the lab's vault password. */
+export const LAB_ENV = { SSH_AUTH_SOCK: '', ANSIBLE_VAULT_PASSWORD_FILE: join(STATE, 'vault-password') };
 
 export interface LabHostState {
   name: string;
@@ -15,7 +17,7 @@ export interface LabHostState {
 /** The lab's hosts, or undefined when no lab is up. */
 export function labHosts(): LabHostState[] | undefined {
   const file = join(STATE, 'hosts.json');
-  if (!existsSync(LAB_INVENTORY) || !existsSync(file)) return undefined;
+  if (!existsSync(join(LAB_INVENTORY, 'hosts.yml')) || !existsSync(file)) return undefined;
   const hosts = JSON.parse(readFileSync(file, 'utf8')) as LabHostState[];
   return hosts.length ? hosts : undefined;
 }
