@@ -44,7 +44,7 @@ trap - EXIT
 # The guests' root is an overlayfs, on which podman's overlay driver cannot stack (and
 # /dev/fuse, for fuse-overlayfs, is not in the container): rootless storage uses vfs here.
 mkdir -p "$tmp/etc/containers"
-printf '[storage]\ndriver = "vfs"\n' >"$tmp/etc/containers/storage.conf"
+printf '[storage]\ndriver = "vfs"\nrunroot = "/run/containers/storage"\ngraphroot = "/var/lib/containers/storage"\n' >"$tmp/etc/containers/storage.conf"
 
 # Users: root and deploy (passwordless sudo) and ops (sudo with a password) log in with the
 # lab key; senex is the application user for rootless podman.

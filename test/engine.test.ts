@@ -85,6 +85,11 @@ describe('engine behaviour (local connection)', function () {
     assert.deepEqual([...r.stdout.matchAll(/^(?:TASK|RUNNING HANDLER) \[(\w+[^\]]*)\]/gm)].map((m) => m[1]), ['copy', 'copy', 'debug', 'h1', 'h2']);
   });
 
+  it('every handler listening to a topic runs, and a handler may notify a later one', async () => {
+    const r = await runPlay('  tasks:\n    - {copy: {dest: "{{ playbook_dir }}/a", content: a}, notify: reload web}\n  handlers:\n    - {name: check config, debug: {msg: check}, listen: reload web}\n    - {name: rebuild map, debug: {msg: map}, changed_when: true, notify: reload svc}\n    - {name: reload service, debug: {msg: reload}, listen: [reload web, reload svc]}\n');
+    assert.deepEqual([...r.stdout.matchAll(/^(?:TASK|RUNNING HANDLER) \[(\w+[^\]]*)\]/gm)].map((m) => m[1]), ['copy', 'check config', 'reload service']);
+  });
+
   it('a validate command that rejects the content leaves the old file in place', async () => {
     const r = await runPlay('  tasks:\n    - copy: {dest: "{{ playbook_dir }}/conf", content: "good\\n"}\n    - copy: {dest: "{{ playbook_dir }}/conf", content: "bad\\n", validate: "grep -q good %s"}\n');
     assert.equal(r.code, 2);

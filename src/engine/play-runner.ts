@@ -335,13 +335,22 @@ export class PlayRunner {
     }
   }
 
-  /** Runs notified handlers, in the order the play defines them, on the hosts that notified them. */
+  /**
+   * Runs notified handlers, in the order the play defines them, on the hosts that notified
+   * them. A topic stays notified for the whole flush: every handler that listens to it runs
+   * (`nginx -t`, then the reload), and a handler can notify one defined after it.
+   */
   private async flushHandlers(batch: HostRun[]): Promise<void> {
+    // A handler the play lists twice (a role's handlers seen through two paths) runs once.
+    const ran = new Map<HostRun, Set<unknown>>(batch.map((h) => [h, new Set()]));
     for (const handler of this.play.handlers) {
       const names = [handler.name, ...handler.listen].filter((n): n is string => n !== undefined);
-      const targets = batch.filter((h) => (h.active || (this.play.forceHandlers && h.state === 'failed')) && names.some((n) => h.notified.has(n)));
+      const identity = handler.name ?? handler;
+      const targets = batch.filter(
+        (h) => (h.active || (this.play.forceHandlers && h.state === 'failed')) && names.some((n) => h.notified.has(n)) && !ran.get(h)!.has(identity),
+      );
       if (targets.length === 0) continue;
-      for (const h of targets) for (const n of names) h.notified.delete(n);
+      for (const h of targets) ran.get(h)!.add(identity);
       await this.runTaskNode(handler, targets, new Map(), { rescuable: false }, true);
     }
     for (const h of batch) h.notified.clear();

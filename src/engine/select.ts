@@ -26,9 +26,17 @@ export function tagsSelect(taskTags: string[], sel: Selection): boolean {
   return false;
 }
 
-/** A role instance is in the selected phases, or is a dependency of one that is. */
+/** A role instance is in the selected phases, or is a dependency of one that is (through any dependent). */
 export function phaseSelects(instance: RoleInstance | undefined, phases: number[]): boolean {
-  for (let i = instance; i; i = i.parent) if (i.phase !== undefined && phases.includes(i.phase)) return true;
+  const todo = instance ? [instance] : [];
+  const visited = new Set<RoleInstance>();
+  for (let i = todo.pop(); i; i = todo.pop()) {
+    if (visited.has(i)) continue;
+    visited.add(i);
+    if (i.phase !== undefined && phases.includes(i.phase)) return true;
+    if (i.parent) todo.push(i.parent);
+    todo.push(...(i.alsoNeededBy ?? []));
+  }
   return false;
 }
 

@@ -111,6 +111,11 @@ export interface RoleInstance {
   params: Vars;
   /** The role that pulled this one in as a dependency. */
   parent?: RoleInstance | undefined;
+  /**
+   * Other roles that depend on it but found it already in the play (it runs once): a phase
+   * selection that picks any of them needs it too.
+   */
+  alsoNeededBy?: RoleInstance[];
   /** Its own phase, or the phase of the role that depends on it. */
   phase?: number | undefined;
   pos: SourcePos;

@@ -200,7 +200,7 @@ function varsFiles(play: Record<string, unknown>, dir: string, pos: SourcePos, s
 /** The play's `roles:` with their dependencies first, each role instance once (unless params differ). */
 function expandRoles(play: Record<string, unknown>, base: Inherited, pos: SourcePos, ctx: PlayLoadContext): TaskNode[] {
   const entries = asList(play.roles);
-  const seen = new Set<string>();
+  const seen = new Map<string, RoleInstance>();
   const nodes: TaskNode[] = [];
   const add = (spec: Record<string, unknown>, at: SourcePos, parent: RoleInstance | undefined, parentInherited: Inherited, stack: string[]): void => {
     const name = (spec.role ?? spec.name) as string | undefined;
@@ -228,8 +228,12 @@ function expandRoles(play: Record<string, unknown>, base: Inherited, pos: Source
     };
     for (const dep of role.dependencies) add(dep.spec, dep.pos, instance, inherited, [...stack, role.path]);
     const key = `${role.path}|${JSON.stringify(params)}`;
-    if (seen.has(key) && !role.allowDuplicates) return;
-    seen.add(key);
+    const first = seen.get(key);
+    if (first && !role.allowDuplicates) {
+      if (parent) (first.alsoNeededBy ??= []).push(parent);
+      return;
+    }
+    seen.set(key, instance);
     ctx.instances().push(instance);
     nodes.push({ kind: 'block', ...inherited, pos: at, source: spec, block: role.loadTasks('main', inherited, at), rescue: [], always: [] });
   };

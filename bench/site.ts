@@ -1,0 +1,124 @@
+/**
+ * site.yml on lab hosts, under senex-play and under ansible-playbook (Debian's ansible with
+ * pipelining, forks = hosts, its default ControlPersist), alternating the two: per case the
+ * first run on fresh hosts (every host reset to the base image before it) and the no-op
+ * re-run. Reports medians, min-max, the ratio Ansible/senex-play, the controller's peak RSS
+ * (GNU time's %M: the largest process of the run) and senex-play's round trips per host, and
+ * writes the table to docs/benchmarks.md.
+ *
+ * Usage: npm run bench [-- SIZES [RUNS]]   e.g. npm run bench -- 1,10,30 3   (defaults: 1,10 3)
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LAB_VAULT_PASSWORD_FILE, up } from '../lab/lab.js';
+
+const REPO = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
+const sizes = (process.argv[2] ?? '1,10').split(',').map(Number);
+const RUNS = Number(process.argv[3] ?? 3);
+const BIN = join(REPO, 'bin', 'senex-play.js');
+
+interface Sample {
+  wallS: number;
+  rssMb: number;
+  code: number;
+  roundTrips?: number;
+}
+
+type Tool = 'senex-play' | 'ansible-playbook';
+type Kind = 'first' | 'noop';
+
+function timed(cmd: string, args: string[], env: Record<string, string>): Promise<Sample & { out: string }> {
+  return new Promise((done) => {
+    // GNU time: %e wall seconds, %M peak RSS in KiB of the largest process it waited for.
+    const child = spawn('/usr/bin/time', ['-f', 'BENCH %e %M', cmd, ...args], { cwd: REPO, env: { ...process.env, ...env } });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('close', (code) => {
+      const m = /BENCH ([\d.]+) (\d+)/.exec(out);
+      done({ wallS: Number(m?.[1] ?? NaN), rssMb: Number(m?.[2] ?? NaN) / 1024, code: code ?? -1, out });
+    });
+  });
+}
+
+async function runTool(tool: Tool, hosts: number): Promise<Sample> {
+  const limit = Array.from({ length: hosts }, (_, i) => `lab${i + 1}`).join(':');
+  if (tool === 'senex-play') {
+    const json = '/tmp/senex-bench.json';
+    const s = await timed(process.execPath, [BIN, 'site.yml', '-i', 'lab', '--limit', limit, '--forks', String(Math.max(hosts, 1)), '--json', json], {
+      ANSIBLE_VAULT_PASSWORD_FILE: LAB_VAULT_PASSWORD_FILE,
+      SSH_AUTH_SOCK: '',
+      CI: '1',
+    });
+    const stats = (JSON.parse(readFileSync(json, 'utf8')) as { transport?: Record<string, { roundTrips: number }> }).transport ?? {};
+    const trips = Object.values(stats).map((t) => t.roundTrips);
+    if (s.code !== 0) process.stderr.write(s.out.slice(-3000));
+    return { ...s, roundTrips: trips.length ? Math.max(...trips) : undefined };
+  }
+  const s = await timed('ansible-playbook', ['-i', 'inventory/lab', 'playbooks/site.yml', '--limit', limit, '--forks', String(hosts), '--vault-password-file', LAB_VAULT_PASSWORD_FILE], {
+    ANSIBLE_PIPELINING: 'True',
+    ANSIBLE_ROLES_PATH: join(REPO, 'roles'),
+    ANSIBLE_NOCOLOR: '1',
+    ANSIBLE_HOST_KEY_CHECKING: 'True',
+    SSH_AUTH_SOCK: '',
+  });
+  if (s.code !== 0) process.stderr.write(s.out.slice(-3000));
+  return s;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (xs: number[]) => (xs.some((x) => Number.isNaN(x)) ? 'n/a' : `${median(xs).toFixed(2)} (${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)})`);
+
+async function main(): Promise<void> {
+  const rows: string[] = [];
+  for (const n of sizes) {
+    const samples: Record<Tool, Record<Kind, Sample[]>> = { 'senex-play': { first: [], noop: [] }, 'ansible-playbook': { first: [], noop: [] } };
+    for (let r = 0; r < RUNS; r++) {
+      // Alternate which tool goes first, so neither always meets a warmer machine.
+      const order: Tool[] = r % 2 === 0 ? ['senex-play', 'ansible-playbook'] : ['ansible-playbook', 'senex-play'];
+      for (const tool of order) {
+        await up(n, { fresh: true });
+        for (const kind of ['first', 'noop'] as Kind[]) {
+          const s = await runTool(tool, n);
+          process.stderr.write(`bench: ${n} hosts, ${tool}, ${kind} run ${r + 1}/${RUNS}: ${s.wallS} s, exit ${s.code}, ${s.rssMb.toFixed(0)} MB${s.roundTrips ? `, ${s.roundTrips} round trips/host` : ''}\n`);
+          samples[tool][kind].push(s.code === 0 ? s : { ...s, wallS: NaN });
+        }
+      }
+    }
+    for (const kind of ['first', 'noop'] as Kind[]) {
+      const sp = samples['senex-play'][kind];
+      const an = samples['ansible-playbook'][kind];
+      const ratio = median(an.map((s) => s.wallS)) / median(sp.map((s) => s.wallS));
+      const trips = sp.map((s) => s.roundTrips).filter((t): t is number => t !== undefined);
+      rows.push(
+        `| ${n} | ${kind === 'first' ? 'first run (fresh hosts)' : 'no-op re-run'} | ${fmt(sp.map((s) => s.wallS))} | ${fmt(an.map((s) => s.wallS))} | ${Number.isNaN(ratio) ? 'n/a (a run failed)' : `${ratio.toFixed(1)}x`} | ${fmt(sp.map((s) => s.rssMb))} | ${fmt(an.map((s) => s.rssMb))} | ${trips.length ? median(trips) : 'n/a'} |`,
+      );
+    }
+  }
+  const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${execFileSync('sh', ['-c', '. /etc/os-release; echo $PRETTY_NAME']).toString().trim()}, Node ${process.version}, ${execFileSync('ansible-playbook', ['--version']).toString().split('\n')[0]}`;
+  const doc = `# Benchmarks
+
+\`npm run bench -- ${sizes.join(',')} ${RUNS}\` on ${machine}; ${new Date().toISOString().slice(0, 10)}.
+
+playbooks/site.yml (every phase) against lab hosts (Debian 13 under systemd-nspawn, on this
+machine), connecting as \`deploy\` with become. ansible-playbook: pipelining on, forks = hosts,
+default ControlPersist. Each case ${RUNS} times, the tools alternating; before each tool's
+first run the hosts are reset to the base image. Times in seconds, median (min-max); RSS in
+MB is GNU time's peak of the largest controller process. Round trips per host: senex-play's
+own count (--json), the most of any host.
+
+| hosts | case | senex-play s | ansible-playbook s | ratio | senex-play RSS MB | ansible RSS MB | round trips/host |
+|---|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+Reproduce: \`bash .ci/run\` once (installs and builds everything), \`apt-get install ansible\`
+(the containers.podman collection provides podman_secret), then \`npm run bench -- ${sizes.join(',')} ${RUNS}\`.
+`;
+  writeFileSync(join(REPO, 'docs', 'benchmarks.md'), doc);
+  process.stdout.write(doc);
+}
+
+await main();
