@@ -4,12 +4,18 @@ import { join } from 'node:path';
 import Ajv from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { up } from '../lab/lab.js';
-import { recap, runCli } from './helpers/cli.js';
+import { recap, runCli, runProcess } from './helpers/cli.js';
 import { inGuest, LAB_ENV, LAB_INVENTORY, requireLab, type LabHostState } from './helpers/lab.js';
 import { ROOT } from './helpers/paths.js';
 
 const site = (...args: string[]) => runCli(['site.yml', '-i', LAB_INVENTORY, ...args], { cwd: ROOT, env: LAB_ENV });
 const MON = '/home/senex/monitoring';
+/** Debian's ansible-playbook on the same roles (pipelining on, as the benchmark runs it). */
+const ansible = (...args: string[]) =>
+  runProcess('ansible-playbook', ['-i', LAB_INVENTORY, join(ROOT, 'playbooks/site.yml'), '--vault-password-file', LAB_ENV.ANSIBLE_VAULT_PASSWORD_FILE, ...args], {
+    cwd: ROOT,
+    env: { ...LAB_ENV, ANSIBLE_PIPELINING: 'True', ANSIBLE_ROLES_PATH: join(ROOT, 'roles'), ANSIBLE_NOCOLOR: '1' },
+  });
 const UNITS = ['prometheus', 'alertmanager', 'grafana', 'loki', 'promtail'];
 
 // The customer's job on real Debian 13 hosts: site.yml, all phases, as deploy with become.
@@ -157,5 +163,18 @@ describe('the Senex roles on the lab', function () {
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const roles = new Set([...r.stdout.matchAll(/^\s+([\w-]+) : /gm)].map((m) => m[1]));
     assert.deepEqual([...roles].sort(), ['alloy', 'loki', 'podman-user', 'promtail']);
+  });
+
+  it('ansible-playbook runs the same site.yml, and each engine finds nothing to change after the other', async () => {
+    // lab3 has phase 1 from senex-play (above); Ansible converges the rest.
+    const converge = await ansible('--limit', 'lab3');
+    assert.equal(converge.code, 0, converge.stdout.slice(-4000) + converge.stderr);
+    const afterAnsible = await site('--limit', 'lab3', '--check', '--diff');
+    assert.equal(afterAnsible.code, 0, afterAnsible.stdout + afterAnsible.stderr);
+    assert.equal(recap(afterAnsible.stdout, 'lab3').changed, 0, afterAnsible.stdout);
+    // lab1 was converged by senex-play: Ansible's check mode agrees there is nothing to do.
+    const afterSenex = await ansible('--limit', 'lab1', '--check');
+    assert.equal(afterSenex.code, 0, afterSenex.stdout.slice(-4000) + afterSenex.stderr);
+    assert.match(afterSenex.stdout, /lab1\s+: ok=\d+\s+changed=0\s/);
   });
 });

@@ -7,6 +7,8 @@ const render = (src: string, ctx: Record<string, unknown> = {}) => t.render(src,
 
 describe('templating (Jinja2 as Ansible configures it)', () => {
   const cases: Array<[string, string, Record<string, unknown>, string]> = [
+    ['trailing newlines kept as Ansible does after a final block tag', 'a: {% raw %}"x"{% endraw %}\n', {}, 'a: "x"\n'],
+    ['trim_blocks still trims inside the text', '{% if true %}x{% endif %}\nb\n\n', {}, 'xb\n\n'],
     ['Python printing of values', '{{ true }} {{ [1, "a", none] }} {{ {"k": false} }}', {}, "True [1, 'a', None] {'k': False}"],
     ['None prints as empty (Ansible finalize)', '[{{ none }}]', {}, '[]'],
     ['trim_blocks removes the newline after a block tag', '{% if true %}\nyes\n{% endif %}\n', {}, 'yes\n'],

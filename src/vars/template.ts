@@ -24,6 +24,17 @@ export class TemplateError extends Error {
 
 const PY_FILTER = '__senex_py';
 
+const trailingNewlines = (s: string) => s.length - s.replace(/\n+$/, '').length;
+
+/**
+ * Ansible's Templar gives the output at least as many trailing newlines as the source had
+ * (trim_blocks may have eaten one after a final `{% endraw %}` or `{% endif %}`).
+ */
+function preserveTrailingNewlines(source: string, out: string): string {
+  const missing = trailingNewlines(source) - trailingNewlines(out);
+  return missing > 0 ? out + '\n'.repeat(missing) : out;
+}
+
 /**
  * Jinja2 as Ansible configures it (trim_blocks, strict undefined, trailing newline kept),
  * on minijinja, with Ansible's filters and tests and Python's way of printing values.
@@ -58,7 +69,7 @@ export class Templater {
   /** Renders a template to text, as Ansible's template module does. */
   render(source: string, context: Record<string, unknown>): string {
     const name = this.compile(source);
-    return this.call(() => this.env.renderTemplate(name, context), source);
+    return preserveTrailingNewlines(source, this.call(() => this.env.renderTemplate(name, context), source));
   }
 
   /**
