@@ -57,3 +57,28 @@ describe('persistent shell protocol (local connection)', () => {
     await assert.rejects(t.exec({ script: 'kill -9 $$; sleep 1' }), /connection lost/);
   });
 });
+
+describe('probe batches', function () {
+  this.timeout(20_000);
+  it('bring back each probe\'s output and exit code in one round trip, whatever the output holds', async () => {
+    const { batchProbes } = await import('../src/engine/probe-batch.js');
+    const t = new LocalTransport('local');
+    const probe = (script: string) => ({ script, parse: (out: string, rc: number) => ({ out, rc }) });
+    const batch = batchProbes([
+      ['empty', probe('true')],
+      ['text', probe("printf 'a\\nb\\n\\n'")],
+      ['fails', probe('echo partial; exit 3')],
+      ['marker', probe("printf '\\n__SENEXP_0000 1 0\\n'")],
+      ['stderr', probe('echo visible; echo hidden >&2')],
+    ]);
+    const r = await t.exec({ script: batch.script });
+    assert.deepEqual(batch.parse(r.stdout.toString('utf8')), {
+      empty: { out: '', rc: 0 },
+      text: { out: 'a\nb', rc: 0 },
+      fails: { out: 'partial', rc: 3 },
+      marker: { out: '\n__SENEXP_0000 1 0', rc: 0 },
+      stderr: { out: 'visible', rc: 0 },
+    });
+    await t.close();
+  });
+});

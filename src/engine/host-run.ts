@@ -13,6 +13,11 @@ export class HostRun {
   readonly facts: Vars = markFinal({});
   /** include_vars: same level, but templated on use like any variable file. */
   readonly includedVars: Vars = {};
+  /**
+   * Probe results since the last change applied to this host, by user, module and script
+   * (never file probes: those are cheap and --check plans over them).
+   */
+  readonly probeCache = new Map<string, unknown>();
   /** Handler names and listen topics notified since the last flush. */
   readonly notified = new Set<string>();
   readonly stats: HostStats = emptyHostStats();

@@ -240,7 +240,7 @@ export class PlayRunner {
   private async runTaskNode(task: Task, hosts: HostRun[], extra: Extra, frame: Frame, handler: boolean): Promise<void> {
     if (!handler && !this.startAt(task)) return;
     if (!handler && !taskSelected(task, this.selection)) return;
-    const title = taskTitle(task);
+    const title = taskTitle(task, this.templatedName(task, hosts[0], extra));
     const where = taskWhere(task);
     this.env.emit({ kind: 'task_start', name: title, where, handler, hosts: hosts.map((h) => h.name) });
     const outcomes = await pool(hosts, this.env.options.forks, async (host) => {
@@ -332,6 +332,19 @@ export class PlayRunner {
         this.env.emit({ kind: 'warning', message: `max_fail_percentage ${pct}% exceeded (${failed} of ${this.batch.length} hosts failed): stopping the play` });
         this.ended = true;
       }
+    }
+  }
+
+  /**
+   * The task's name templated with the first host's variables, as Ansible prints it; left as
+   * written when it names something undefined there (a loop's item, say).
+   */
+  private templatedName(task: Task, host: HostRun | undefined, extra: Extra): string | undefined {
+    if (task.name === undefined || !task.name.includes('{') || !host) return task.name;
+    try {
+      return String(this.scopes.scope(host, task, extra.get(host)).template(task.name));
+    } catch {
+      return task.name;
     }
   }
 

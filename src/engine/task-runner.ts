@@ -8,7 +8,7 @@ import type { Task } from '../load/model.js';
 import { templatePos } from '../load/task.js';
 import { validateSchema } from '../load/validate.js';
 import { posOf } from '../load/yaml.js';
-import { ModuleError, type ActionResult, type AnyModule, type Attrs, type Change, type ModuleContext, type Plan } from '../modules/types.js';
+import { ModuleError, type Probe, type ActionResult, type AnyModule, type Attrs, type Change, type ModuleContext, type Plan } from '../modules/types.js';
 import type { FileFacts, Inode } from '../modules/facts/file.js';
 import type { FileDiff, HostTaskResult } from '../output/events.js';
 import { BecomeError } from '../transport/shell-transport.js';
@@ -47,8 +47,8 @@ class TaskFailure extends Error {
 }
 
 /** The name a task is shown under: `role : name`, or the module for unnamed tasks. */
-export function taskTitle(task: Task): string {
-  const name = task.name ?? task.moduleKey;
+export function taskTitle(task: Task, templatedName?: string): string {
+  const name = templatedName ?? task.name ?? task.moduleKey;
   return task.role ? `${task.role.role.name} : ${name}` : name;
 }
 
@@ -246,16 +246,27 @@ async function runOnce(task: Task, host: HostRun, env: TaskEnv, scope: VarScope)
     if (planned) facts[name] = planned;
     return !planned;
   });
-  if (probes.length > 0) {
-    const batch = batchProbes(probes);
+  // A probe asked again before anything changed on the host (loop items, repeated checks)
+  // is answered from the host's cache; any applied change empties it.
+  const cacheKey = (p: Probe) => `${become?.user ?? ''}\0${module.name}\0${p.script}`;
+  const uncached = probes.filter(([name, p]) => {
+    const hit = host.probeCache.get(cacheKey(p));
+    if (hit !== undefined) facts[name] = hit;
+    return hit === undefined;
+  });
+  if (uncached.length > 0) {
+    const batch = batchProbes(uncached);
     const r = await transport.exec({ script: batch.script, become });
-    Object.assign(facts, batch.parse(r.stdout.toString('utf8')));
+    const fresh = batch.parse(r.stdout.toString('utf8'));
+    Object.assign(facts, fresh);
+    for (const [name, p] of uncached) if (!p.filePath) host.probeCache.set(cacheKey(p), fresh[name]);
   }
   const plan = module.plan(args, facts, ctx);
   if (plan.facts) setFacts(host, plan.facts);
   if (check && !plan.failed) recordPlanned(host, plan.changes, facts);
   const diffMode = task.diff ?? env.options.diff;
   const input = { task, args, host, transport, become, check, diffMode, env: envFor(task, scope) };
+  if (plan.changes.length > 0) host.probeCache.clear();
   return finish(task, host, scope, await failedAsOutcome(host, () => applyPlan(plan, input)));
 }
 
