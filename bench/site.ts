@@ -7,6 +7,9 @@
  * writes the table to docs/benchmarks.md.
  *
  * Usage: npm run bench [-- SIZES [RUNS]]   e.g. npm run bench -- 1,10,30 3   (defaults: 1,10 3)
+ *        npm run bench -- 1:3,10:1           runs per size
+ *        node dist/bench/site.js --import-log FILE   samples from an earlier run's log lines
+ * Samples are kept per size in docs/benchmarks.json; the table shows every size measured.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
@@ -16,8 +19,13 @@ import { fileURLToPath } from 'node:url';
 import { LAB_VAULT_PASSWORD_FILE, up } from '../lab/lab.js';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
-const sizes = (process.argv[2] ?? '1,10').split(',').map(Number);
-const RUNS = Number(process.argv[3] ?? 3);
+const importLog = process.argv[2] === '--import-log' ? process.argv[3] : undefined;
+const DEFAULT_RUNS = Number(process.argv[3] ?? 3);
+const plan = importLog ? [] : (process.argv[2] ?? '1,10').split(',').map((s) => {
+  const [size, runs] = s.split(':');
+  return { size: Number(size), runs: Number(runs ?? DEFAULT_RUNS) };
+});
+const RESULTS = join(REPO, 'docs', 'benchmarks.json');
 const BIN = join(REPO, 'bin', 'senex-play.js');
 
 interface Sample {
@@ -72,53 +80,95 @@ async function runTool(tool: Tool, hosts: number): Promise<Sample> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (xs: number[]) => (xs.some((x) => Number.isNaN(x)) ? 'n/a' : `${median(xs).toFixed(2)} (${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)})`);
 
-async function main(): Promise<void> {
+type Samples = Record<Tool, Record<Kind, Sample[]>>;
+interface Results {
+  cases: Record<string, { runs: number; date: string; samples: Samples }>;
+}
+
+function loadResults(): Results {
+  try {
+    return JSON.parse(readFileSync(RESULTS, 'utf8')) as Results;
+  } catch {
+    return { cases: {} };
+  }
+}
+
+const emptySamples = (): Samples => ({ 'senex-play': { first: [], noop: [] }, 'ansible-playbook': { first: [], noop: [] } });
+
+/** Lines `bench: N hosts, TOOL, KIND run i/R: X s, exit C, M MB[, T round trips/host]` of an earlier run. */
+function fromLog(file: string): Results['cases'] {
+  const cases: Results['cases'] = {};
+  for (const m of readFileSync(file, 'utf8').matchAll(/^bench: (\d+) hosts, ([\w-]+), (first|noop) run \d+\/(\d+): ([\d.]+) s, exit (-?\d+), (\d+) MB(?:, (\d+) round trips\/host)?$/gm)) {
+    const c = (cases[m[1]!] ??= { runs: Number(m[4]), date: new Date().toISOString().slice(0, 10), samples: emptySamples() });
+    const code = Number(m[6]);
+    c.samples[m[2] as Tool][m[3] as Kind].push({ wallS: code === 0 ? Number(m[5]) : NaN, rssMb: Number(m[7]), code, ...(m[8] ? { roundTrips: Number(m[8]) } : {}) });
+  }
+  return cases;
+}
+
+function render(results: Results): string {
   const rows: string[] = [];
-  for (const n of sizes) {
-    const samples: Record<Tool, Record<Kind, Sample[]>> = { 'senex-play': { first: [], noop: [] }, 'ansible-playbook': { first: [], noop: [] } };
-    for (let r = 0; r < RUNS; r++) {
+  for (const [n, c] of Object.entries(results.cases).sort((a, b) => Number(a[0]) - Number(b[0]))) {
+    for (const kind of ['first', 'noop'] as Kind[]) {
+      const sp = c.samples['senex-play'][kind];
+      const an = c.samples['ansible-playbook'][kind];
+      const ratio = median(an.map((s) => s.wallS)) / median(sp.map((s) => s.wallS));
+      const trips = sp.map((s) => s.roundTrips).filter((t): t is number => t !== undefined);
+      rows.push(
+        `| ${n} | ${kind === 'first' ? 'first run (fresh hosts)' : 'no-op re-run'} | ${sp.length}/${an.length} | ${fmt(sp.map((s) => s.wallS))} | ${fmt(an.map((s) => s.wallS))} | ${Number.isNaN(ratio) ? 'n/a (a run failed)' : `${ratio.toFixed(1)}x`} | ${fmt(sp.map((s) => s.rssMb))} | ${fmt(an.map((s) => s.rssMb))} | ${trips.length ? median(trips) : 'n/a'} |`,
+      );
+    }
+  }
+  const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${execFileSync('sh', ['-c', '. /etc/os-release; echo $PRETTY_NAME']).toString().trim()}, Node ${process.version}, ${execFileSync('ansible-playbook', ['--version']).toString().split('\n')[0]}`;
+  return `# Benchmarks
+
+Measured with \`npm run bench\` (bench/site.ts) on ${machine}.
+
+playbooks/site.yml (every phase) against lab hosts (Debian 13 under systemd-nspawn, on this
+machine), connecting as \`deploy\` with become. ansible-playbook: Debian's ansible (with the
+containers.podman collection), pipelining on, forks = hosts, default ControlPersist. The tools
+alternate; before each tool's first run the hosts are reset to the base image, and the no-op
+re-run follows it. Times in seconds, median (min-max) over the runs counted in column
+"runs" (senex-play/ansible); RSS in MB is GNU time's peak of the largest controller process.
+Round trips per host: senex-play's own count (--json), the most of any host.
+
+| hosts | case | runs | senex-play s | ansible-playbook s | ratio | senex-play RSS MB | ansible RSS MB | round trips/host |
+|---|---|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+Reproduce: \`bash .ci/run\` once (installs and builds everything, including Debian's ansible),
+then \`npm run bench -- 1:3,10:3,30:3\` (SIZE:RUNS; the samples accumulate in
+docs/benchmarks.json, the newest measurement of a size replacing the older).
+`;
+}
+
+async function main(): Promise<void> {
+  const results = loadResults();
+  if (importLog) Object.assign(results.cases, fromLog(importLog));
+  for (const { size: n, runs } of plan) {
+    const samples = emptySamples();
+    for (let r = 0; r < runs; r++) {
       // Alternate which tool goes first, so neither always meets a warmer machine.
       const order: Tool[] = r % 2 === 0 ? ['senex-play', 'ansible-playbook'] : ['ansible-playbook', 'senex-play'];
       for (const tool of order) {
         await up(n, { fresh: true });
         for (const kind of ['first', 'noop'] as Kind[]) {
           const s = await runTool(tool, n);
-          process.stderr.write(`bench: ${n} hosts, ${tool}, ${kind} run ${r + 1}/${RUNS}: ${s.wallS} s, exit ${s.code}, ${s.rssMb.toFixed(0)} MB${s.roundTrips ? `, ${s.roundTrips} round trips/host` : ''}\n`);
+          process.stderr.write(`bench: ${n} hosts, ${tool}, ${kind} run ${r + 1}/${runs}: ${s.wallS} s, exit ${s.code}, ${s.rssMb.toFixed(0)} MB${s.roundTrips ? `, ${s.roundTrips} round trips/host` : ''}\n`);
           samples[tool][kind].push(s.code === 0 ? s : { ...s, wallS: NaN });
         }
       }
     }
-    for (const kind of ['first', 'noop'] as Kind[]) {
-      const sp = samples['senex-play'][kind];
-      const an = samples['ansible-playbook'][kind];
-      const ratio = median(an.map((s) => s.wallS)) / median(sp.map((s) => s.wallS));
-      const trips = sp.map((s) => s.roundTrips).filter((t): t is number => t !== undefined);
-      rows.push(
-        `| ${n} | ${kind === 'first' ? 'first run (fresh hosts)' : 'no-op re-run'} | ${fmt(sp.map((s) => s.wallS))} | ${fmt(an.map((s) => s.wallS))} | ${Number.isNaN(ratio) ? 'n/a (a run failed)' : `${ratio.toFixed(1)}x`} | ${fmt(sp.map((s) => s.rssMb))} | ${fmt(an.map((s) => s.rssMb))} | ${trips.length ? median(trips) : 'n/a'} |`,
-      );
-    }
+    results.cases[String(n)] = { runs, date: new Date().toISOString().slice(0, 10), samples };
+    // Written after every size, so a long benchmark cut short keeps what it measured.
+    writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(join(REPO, 'docs', 'benchmarks.md'), render(results));
   }
-  const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${execFileSync('sh', ['-c', '. /etc/os-release; echo $PRETTY_NAME']).toString().trim()}, Node ${process.version}, ${execFileSync('ansible-playbook', ['--version']).toString().split('\n')[0]}`;
-  const doc = `# Benchmarks
-
-\`npm run bench -- ${sizes.join(',')} ${RUNS}\` on ${machine}; ${new Date().toISOString().slice(0, 10)}.
-
-playbooks/site.yml (every phase) against lab hosts (Debian 13 under systemd-nspawn, on this
-machine), connecting as \`deploy\` with become. ansible-playbook: pipelining on, forks = hosts,
-default ControlPersist. Each case ${RUNS} times, the tools alternating; before each tool's
-first run the hosts are reset to the base image. Times in seconds, median (min-max); RSS in
-MB is GNU time's peak of the largest controller process. Round trips per host: senex-play's
-own count (--json), the most of any host.
-
-| hosts | case | senex-play s | ansible-playbook s | ratio | senex-play RSS MB | ansible RSS MB | round trips/host |
-|---|---|---|---|---|---|---|---|
-${rows.join('\n')}
-
-Reproduce: \`bash .ci/run\` once (installs and builds everything), \`apt-get install ansible\`
-(the containers.podman collection provides podman_secret), then \`npm run bench -- ${sizes.join(',')} ${RUNS}\`.
-`;
-  writeFileSync(join(REPO, 'docs', 'benchmarks.md'), doc);
-  process.stdout.write(doc);
+  if (importLog) {
+    writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(join(REPO, 'docs', 'benchmarks.md'), render(results));
+  }
+  process.stdout.write(render(results));
 }
 
 await main();

@@ -4,7 +4,7 @@ import { formatPos, SenexError } from '../errors.js';
 import type { Block, Include, Play, Task, TaskNode } from '../load/model.js';
 import { argumentSchema } from '../load/role.js';
 import { validateSchema } from '../load/validate.js';
-import { loadYamlFile } from '../load/yaml.js';
+import { loadVarsFile } from '../load/yaml.js';
 import { systemFactsProbe } from '../modules/facts/system.js';
 import type { HostTaskResult, RunEvent } from '../output/events.js';
 import { UnreachableError } from '../transport/types.js';
@@ -114,7 +114,7 @@ export class PlayRunner {
       let path = f.path;
       if (isTemplated(path)) path = resolve(this.play.playbookDir, String(this.scopes.scope(host, { when: [], tags: [], vars: [], environment: {} }).template(path)));
       if (!existsSync(path)) throw new SenexError('E_FILE', `vars file not found: ${path}`, { pos: f.pos });
-      Object.assign(vars, loadYamlFile(path) ?? {});
+      Object.assign(vars, loadVarsFile(path, f.pos));
     }
     return vars;
   }

@@ -9,7 +9,7 @@ import { RoleLoader } from './role.js';
 import { didYouMean } from './suggest.js';
 import { asList, conditions, tagList, TaskLoader } from './task.js';
 import { validateSchema } from './validate.js';
-import { loadYamlFile, posOf } from './yaml.js';
+import { loadVarsFile, loadYamlFile, posOf } from './yaml.js';
 
 const taskList = { type: 'array' } as const;
 const playSchema = {
@@ -192,7 +192,11 @@ function varsFiles(play: Record<string, unknown>, dir: string, pos: SourcePos, s
     }
     const found = candidates.map((c) => resolve(dir, c)).find((p) => existsSync(p));
     if (!found) sink.add(new ValidationError('E_FILE', `vars file not found: ${candidates.join(' or ')}`, { pos: at, hint: `paths are relative to the playbook directory ${dir}` }));
-    else out.push({ path: found, pos: at });
+    else {
+      // Read now, so a broken or undecryptable vars file stops the run before any host.
+      sink.guard(() => loadVarsFile(found, at), {});
+      out.push({ path: found, pos: at });
+    }
   });
   return out;
 }

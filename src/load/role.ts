@@ -120,9 +120,11 @@ export class RoleLoader {
     }
     const specData = (specDoc ? specDoc.argument_specs : meta.argument_specs) as Record<string, unknown> | undefined;
     const argumentSpecs: Record<string, ArgumentSpec> = {};
-    for (const [entry, spec] of Object.entries(specData ?? {})) {
-      const s = spec as { options?: Record<string, ArgumentOption> };
-      argumentSpecs[entry] = { options: s.options ?? {}, pos: posOf(specData, entry) ?? { file: specFile ?? metaFile ?? path, line: 1, col: 1 } };
+    const isMapping = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+    // A malformed spec was reported by the schema check above; keep loading without it.
+    for (const [entry, spec] of Object.entries(isMapping(specData) ? specData : {})) {
+      const options = isMapping(spec) && isMapping(spec.options) ? (spec.options as Record<string, ArgumentOption>) : {};
+      argumentSpecs[entry] = { options: Object.fromEntries(Object.entries(options).filter(([, o]) => isMapping(o))), pos: posOf(specData, entry) ?? { file: specFile ?? metaFile ?? path, line: 1, col: 1 } };
     }
     const deps = (Array.isArray(meta.dependencies) ? meta.dependencies : []) as unknown[];
     const tasksCache = new Map<string, string | undefined>();
