@@ -13,7 +13,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, unlin
 import { Socket } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encryptVault } from '../src/vault/format.js';
+import { decryptVault, encryptVault } from '../src/vault/format.js';
 import { resolveSshOptions } from '../src/transport/ssh/options.js';
 import { SshTransport } from '../src/transport/ssh/ssh-transport.js';
 import { alive, guestProcesses, mountsBelow, run, sleep } from './system.js';
@@ -204,7 +204,17 @@ function knownHostsLine(h: LabHost): string {
  * kept outside the repository. Written once; later ups keep them so runs stay idempotent.
  */
 function writeLabVault(): void {
-  if (existsSync(LAB_VAULT) && existsSync(LAB_VAULT_PASSWORD_FILE)) return;
+  // Kept while the password still opens it (another clone of the repository may have
+  // written a new password into the shared state directory).
+  if (existsSync(LAB_VAULT) && existsSync(LAB_VAULT_PASSWORD_FILE)) {
+    const password = readFileSync(LAB_VAULT_PASSWORD_FILE, 'utf8').trim();
+    try {
+      decryptVault(readFileSync(LAB_VAULT, 'utf8'), [{ label: 'default', password, source: LAB_VAULT_PASSWORD_FILE }]);
+      return;
+    } catch {
+      log('the lab vault does not open with the lab password: writing new lab secrets');
+    }
+  }
   mkdirSync(dirname(LAB_VAULT), { recursive: true });
   const password = randomBytes(24).toString('base64url');
   writeFileSync(LAB_VAULT_PASSWORD_FILE, `${password}\n`, { mode: 0o600 });
