@@ -111,6 +111,10 @@ export class PlayRunner {
     vars = {};
     this.varsFileCache.set(host, vars);
     for (const f of this.play.varsFiles) {
+      if (f.data) {
+        Object.assign(vars, f.data);
+        continue;
+      }
       let path = f.path;
       if (isTemplated(path)) path = resolve(this.play.playbookDir, String(this.scopes.scope(host, { when: [], tags: [], vars: [], environment: {} }).template(path)));
       if (!existsSync(path)) throw new SenexError('E_FILE', `vars file not found: ${path}`, { pos: f.pos });

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ErrorSink, OptionsError, ValidationError, type SourcePos } from '../errors.js';
 import { didYouMean } from '../load/suggest.js';
-import { loadYamlFile, posOf } from '../load/yaml.js';
+import { loadVarsFile, loadYamlFile, posOf } from '../load/yaml.js';
 import type { Vars } from '../vars/scope.js';
 import { Inventory } from './inventory.js';
 
@@ -89,15 +89,7 @@ export function loadVarsDirs(inv: Inventory, dir: string, sink = new ErrorSink()
       if (statSync(p).isDirectory()) files.push(...readdirSync(p).filter((f) => /\.(ya?ml|json)$|^[^.]+$/.test(f)).sort().map((f) => join(p, f)));
       else files.push(p);
     }
-    for (const f of files) {
-      const data = sink.guard(() => loadYamlFile(f), {});
-      if (data === null || data === undefined) continue;
-      if (typeof data !== 'object' || Array.isArray(data)) {
-        sink.add(new ValidationError('E_VARS', `${kind} file must be a mapping of variables`, { pos: posOf(data) ?? { file: f, line: 1, col: 1 } }));
-        continue;
-      }
-      Object.assign(merged, data);
-    }
+    for (const f of files) Object.assign(merged, sink.guard(() => loadVarsFile(f, undefined, `${kind} file`), {}));
     return merged;
   };
   const names = (kind: string): string[] =>

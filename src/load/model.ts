@@ -127,7 +127,8 @@ export interface Play {
   pos: SourcePos;
   source: Record<string, unknown>;
   vars: Vars;
-  varsFiles: Array<{ path: string; pos: SourcePos }>;
+  /** `data`: a static file's variables, read once while loading; templated names are read per host. */
+  varsFiles: Array<{ path: string; pos: SourcePos; data?: Record<string, unknown> }>;
   gatherFacts: boolean;
   serial?: Array<number | string> | undefined;
   anyErrorsFatal: boolean;

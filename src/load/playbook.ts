@@ -180,9 +180,9 @@ function checkNotify(nodes: TaskNode[], handlers: Task[], sink: ErrorSink): void
   nodes.forEach(visit);
 }
 
-function varsFiles(play: Record<string, unknown>, dir: string, pos: SourcePos, sink: ErrorSink): Array<{ path: string; pos: SourcePos }> {
+function varsFiles(play: Record<string, unknown>, dir: string, pos: SourcePos, sink: ErrorSink): Play['varsFiles'] {
   const list = asList(play.vars_files);
-  const out: Array<{ path: string; pos: SourcePos }> = [];
+  const out: Play['varsFiles'] = [];
   list.forEach((entry, i) => {
     const at = posOf(list, i) ?? posOf(play, 'vars_files') ?? pos;
     const candidates = asList(entry).map(String);
@@ -194,8 +194,7 @@ function varsFiles(play: Record<string, unknown>, dir: string, pos: SourcePos, s
     if (!found) sink.add(new ValidationError('E_FILE', `vars file not found: ${candidates.join(' or ')}`, { pos: at, hint: `paths are relative to the playbook directory ${dir}` }));
     else {
       // Read now, so a broken or undecryptable vars file stops the run before any host.
-      sink.guard(() => loadVarsFile(found, at), {});
-      out.push({ path: found, pos: at });
+      out.push({ path: found, pos: at, data: sink.guard(() => loadVarsFile(found, at), {}) });
     }
   });
   return out;

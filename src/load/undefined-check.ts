@@ -86,7 +86,7 @@ export function checkUndefinedNames(plays: Play[], inventory: Inventory, extraVa
   for (const h of inventory.hosts.values()) keysOf(h.vars).forEach((k) => inventoryNames.add(k));
   for (const play of plays) {
     const names = new Set<string>([...inventoryNames, ...keysOf(extraVars), ...keysOf(play.vars)]);
-    for (const f of play.varsFiles) if (!isTemplated(f.path) && existsSync(f.path)) keysOf(safeLoad(f.path)).forEach((k) => names.add(k));
+    for (const f of play.varsFiles) if (f.data) Object.keys(f.data).forEach((k) => names.add(k));
     for (const r of play.roles) [r.role.defaults, r.role.vars, r.params].forEach((v) => keysOf(v).forEach((k) => names.add(k)));
     let dynamic = false;
     const tasks: Task[] = [];

@@ -202,11 +202,11 @@ function yamlHint(code: string): string | undefined {
  * A vars file (vars_files, include_vars): a mapping of variables, or empty. Decrypted when
  * vaulted; anything else is an error at the file.
  */
-export function loadVarsFile(file: string, from?: SourcePos): Record<string, unknown> {
+export function loadVarsFile(file: string, from?: SourcePos, what = `vars file ${file}`): Record<string, unknown> {
   const data = loadYamlFile(file, {}, from);
   if (data === null || data === undefined) return {};
   if (typeof data !== 'object' || Array.isArray(data)) {
-    throw new ValidationError('E_VARS', `vars file ${file} must be a mapping of variables, not ${Array.isArray(data) ? 'a list' : `a ${typeof data}`}`, {
+    throw new ValidationError('E_VARS', `${what} must be a mapping of variables, not ${Array.isArray(data) ? 'a list' : `a ${typeof data}`}`, {
       pos: posOf(data) ?? { file, line: 1, col: 1 },
       hint: 'write name: value lines at the top level',
     });
