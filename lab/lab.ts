@@ -3,6 +3,7 @@
  *   npm run lab -- up [N]     build the image once (cached), boot N hosts (default 3)
  *   npm run lab -- down       stop every lab host; leaves no mount, namespace, link or process
  *   npm run lab -- reset [N]  the same, every host rebooted on a fresh root
+ *   npm run lab -- reboot H   reboot one host (its disk survives, /run does not)
  *   npm run lab -- status     what is running
  * Each host: an overlayfs root over the shared image, its own network namespace and
  * 198.18.N.2 address, its own SSH host keys and machine-id, booted with systemd-nspawn.
@@ -137,6 +138,11 @@ async function prepareRoot(h: LabHost, image: string): Promise<string> {
   writeFileSync(join(merged, 'etc', 'hosts'), `127.0.0.1 localhost\n127.0.1.1 ${h.name}\n`);
   if (!readFileSync(join(merged, 'etc', 'machine-id'), 'utf8').trim()) writeFileSync(join(merged, 'etc', 'machine-id'), `${randomBytes(16).toString('hex')}\n`);
   if (!existsSync(join(merged, 'etc', 'ssh', 'ssh_host_ed25519_key'))) await run('ssh-keygen', ['-A', '-f', merged]);
+  // In these containers the stop of user@.service (its own TimeoutStopSec=120s) waits out
+  // the whole timeout on every shutdown, though the user manager has exited; a lab host
+  // should reboot in seconds, as a VM would.
+  mkdirSync(join(merged, 'etc', 'systemd', 'system', 'user@.service.d'), { recursive: true });
+  writeFileSync(join(merged, 'etc', 'systemd', 'system', 'user@.service.d', 'senex-lab.conf'), '[Service]\nTimeoutStopSec=5s\n');
   return merged;
 }
 
@@ -294,6 +300,32 @@ export async function up(count: number, opts: { fresh?: boolean } = {}): Promise
   });
 }
 
+/**
+ * Reboots one host as `systemctl reboot` would on a machine: the guest shuts down, and the
+ * same root (overlay, host keys, everything written to disk) boots again; /run and memory
+ * do not survive. nspawn exits on a guest reboot, so the lab starts it again.
+ */
+export async function reboot(name: string): Promise<LabHost> {
+  return withLock(async () => {
+    const hosts = readState();
+    const h = hosts.find((x) => x.name === name);
+    if (!h || !alive(h.nspawnPid)) throw new Error(`${name} is not running: npm run lab -- up`);
+    await run('nsenter', ['-t', String(h.initPid), '-a', 'systemctl', 'reboot'], { allowFail: true });
+    for (let i = 0; i < 300 && alive(h.nspawnPid); i++) await sleep(100);
+    // A shutdown that hangs ends as a machine's would: reset (the disk keeps what was synced).
+    if (alive(h.nspawnPid)) {
+      log(`${name} did not shut down within 30 s: resetting it`);
+      await killGuest(h);
+    }
+    delete h.initPid;
+    await boot(h, join(hostDir(name), 'merged'));
+    writeState(hosts);
+    const state = await waitReady(h);
+    log(`${name} rebooted: ${state}`);
+    return h;
+  });
+}
+
 /** Stops one host: the guest shuts down cleanly (SIGTERM to nspawn), then its root and network go. */
 async function stopHost(h: LabHost, opts: { fast?: boolean } = {}): Promise<void> {
   if (alive(h.nspawnPid)) {
@@ -304,18 +336,23 @@ async function stopHost(h: LabHost, opts: { fast?: boolean } = {}): Promise<void
   await cleanUp(h.name, h.index);
 }
 
-/** Removes whatever is left of a host, even after a crash: processes, mounts, namespace, link. */
-async function cleanUp(name: string, index: number): Promise<void> {
-  const merged = join(hostDir(name), 'merged');
-  const upper = join(hostDir(name), 'upper');
-  for (const pid of guestProcesses(upper)) {
+/** Kills nspawn and every process of the guest, as pulling the plug would. */
+async function killGuest(h: { name: string; nspawnPid?: number | undefined }): Promise<void> {
+  const upper = join(hostDir(h.name), 'upper');
+  for (const pid of [...(h.nspawnPid && alive(h.nspawnPid) ? [h.nspawnPid] : []), ...guestProcesses(upper)]) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
       /* already gone */
     }
   }
-  for (let i = 0; i < 50 && guestProcesses(upper).length; i++) await sleep(100);
+  for (let i = 0; i < 50 && (guestProcesses(upper).length || alive(h.nspawnPid)); i++) await sleep(100);
+}
+
+/** Removes whatever is left of a host, even after a crash: processes, mounts, namespace, link. */
+async function cleanUp(name: string, index: number): Promise<void> {
+  const merged = join(hostDir(name), 'merged');
+  await killGuest({ name });
   for (const m of mountsBelow(merged)) await run('umount', ['-l', m], { allowFail: true });
   await run('ip', ['netns', 'del', netns(name)], { allowFail: true });
   await run('ip', ['link', 'del', vethHost(index)], { allowFail: true });
@@ -368,7 +405,8 @@ async function main(argv: string[]): Promise<void> {
   else if (cmd === 'reset') await up(arg ? Number(arg) : 3, { fresh: true });
   else if (cmd === 'down') await down();
   else if (cmd === 'status') await status();
-  else throw new Error(`unknown lab command '${cmd}': use up [N], reset [N], down or status`);
+  else if (cmd === 'reboot' && arg) await reboot(arg);
+  else throw new Error(`unknown lab command '${cmd}': use up [N], reset [N], reboot HOST, down or status`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

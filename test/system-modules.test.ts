@@ -90,7 +90,8 @@ describe('system modules: facts + args -> planned changes', () => {
     });
     it('scope user talks to the user manager', () => {
       const c = plan('systemd_service', { name: 'prometheus', state: 'restarted', scope: 'user' }, unit('active', 'generated')).changes[0] as Extract<Change, { kind: 'exec' }>;
-      assert.equal(c.script, 'systemctl --user restart prometheus');
+      assert.match(c.script, /^t=\$\(date \+%s\); systemctl --user restart prometheus \|\| /);
+      assert.match(c.script, /journalctl --user -u prometheus /);
     });
     it('refuses to enable a generated (Quadlet) unit, saying why', () => {
       assert.match(plan('systemd_service', { name: 'grafana', enabled: true, scope: 'user' }, unit('inactive', 'generated', 'loaded', '/run/user/1000/systemd/generator/grafana.service')).failed ?? '', /generated .* cannot be enabled: its \[Install\] section is applied by the generator/);

@@ -219,7 +219,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     const abort = new AbortController();
     const onSigint = () => {
       if (abort.signal.aborted) process.exit(ExitCode.interrupted);
-      err(errStyle.yellow('\ninterrupted: finishing the tasks in flight, then closing every connection (Ctrl-C again to quit now)\n'));
+      err(errStyle.yellow('\ninterrupted: finishing the tasks in flight and the handlers already notified, then closing every connection (Ctrl-C again to quit now)\n'));
       abort.abort();
     };
     process.on('SIGINT', onSigint);

@@ -33,6 +33,19 @@ function validateCommand(template: string): string {
 const DEFAULT_FILE_MODE = `chmod "$(printf '%o' $(( 0666 & ~$(umask) )))" -- "$tmp"`;
 
 /**
+ * Temp files are named after the process writing them (`.senex-tmp.PID.XXXXXXXX`). A writer
+ * killed with SIGKILL (or a host losing power) cannot remove its own; the next write into
+ * the same directory removes those whose writer no longer exists. A PID that was reused
+ * keeps its file until a later write: never removing a live writer's file matters more.
+ * `$me` is this subshell's own PID (read by the shell itself from /proc/self; `$$` would be
+ * the persistent shell's).
+ */
+const REMOVE_STALE_TEMP_FILES = [
+  'me=$$; { read -r me _ </proc/self/stat; } 2>/dev/null || :',
+  'for f in "$dir"/.senex-tmp.*.*; do p=${f##*/.senex-tmp.}; p=${p%%.*}; case $p in ""|*[!0-9]*) continue;; esac; [ -d "/proc/$p" ] || rm -f -- "$f" 2>/dev/null || :; done',
+];
+
+/**
  * An atomic write: temp file in the destination's directory, content, attributes, fsync,
  * optional validation of the temp file, optional backup, then rename. Interrupted at any
  * point, the destination is either the old file or the new one.
@@ -43,8 +56,11 @@ function writeScript(c: Extract<Change, { kind: 'write' }>): string {
     `dest=${quote(c.path)}`,
     'dir=$(dirname -- "$dest")',
     `[ -d "$dir" ] || { echo "destination directory $dir does not exist" >&2; exit 1; }`,
-    'tmp=$(mktemp "$dir/.senex-tmp.XXXXXXXX")',
+    ...REMOVE_STALE_TEMP_FILES,
+    'tmp=$(mktemp "$dir/.senex-tmp.$me.XXXXXXXX")',
+    // Killed (connection gone, SIGTERM) or failed: the temp file goes, the destination is untouched.
     "trap 'rm -f -- \"$tmp\"' EXIT",
+    "trap 'exit 129' HUP INT TERM PIPE",
     'cat >"$tmp"',
     // Keep what an existing file has; new files get the umask's mode, except that a file
     // holding a secret stays mktemp's 0600 unless the task gives a mode.

@@ -11,7 +11,7 @@ import { posOf } from '../load/yaml.js';
 import { ModuleError, type Probe, type ActionResult, type AnyModule, type Attrs, type Change, type ModuleContext, type Plan } from '../modules/types.js';
 import type { FileFacts, Inode } from '../modules/facts/file.js';
 import type { FileDiff, HostTaskResult } from '../output/events.js';
-import { BecomeError } from '../transport/shell-transport.js';
+import { BecomeError, ShellExitedError } from '../transport/shell-transport.js';
 import { quote } from '../transport/quote.js';
 import { UnreachableError, type BecomeSpec, type Transport } from '../transport/types.js';
 import { pythonStr } from '../vars/python-repr.js';
@@ -112,7 +112,7 @@ function errorOutcome(e: unknown, task: Task, host: HostRun): TaskOutcome {
     const msg = `${e.message} (in task '${taskTitle(task)}' at ${taskWhere(task)})`;
     return { ...base, status: 'failed', msg, result: { failed: true, msg } };
   }
-  if (e instanceof BecomeError || e instanceof SenexError || e instanceof ModuleError) return { ...base, status: 'failed', msg: e.message, result: { failed: true, msg: e.message } };
+  if (e instanceof BecomeError || e instanceof ShellExitedError || e instanceof SenexError || e instanceof ModuleError) return { ...base, status: 'failed', msg: e.message, result: { failed: true, msg: e.message } };
   throw e;
 }
 

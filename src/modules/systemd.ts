@@ -24,6 +24,17 @@ function systemctl(args: SystemdArgs, ...words: string[]): string {
   return shellJoin(['systemctl', ...scope, ...words]);
 }
 
+/**
+ * `systemctl start|restart|reload` that, when the unit fails, also prints the unit's last
+ * log lines: the reason (a bad config line, a missing file) is in the error at once,
+ * instead of behind "see journalctl -xeu".
+ */
+function withLogOnFailure(args: SystemdArgs, command: string, unitName: string): string {
+  const journal = shellJoin(['journalctl', ...(args.scope === 'user' ? ['--user'] : []), '-u', unitName, '-n', '12', '--no-pager', '-o', 'cat']);
+  // Only this attempt's lines (since the second it began), not an older failure's.
+  return `t=$(date +%s); ${command} || { rc=$?; echo "log of ${unitName.replace(/[^\w@.:-]/g, '_')} since this attempt:" >&2; ${journal} --since "@$t" >&2 2>/dev/null; exit $rc; }`;
+}
+
 function parseShow(out: string): UnitState {
   const v: Record<string, string> = {};
   for (const line of out.split('\n')) {
@@ -83,10 +94,14 @@ export function defineSystemd(name: 'systemd_service' | 'systemd' | 'service') {
       }
       const noBlock = args.no_block ? ['--no-block'] : [];
       const active = unit.active === 'active' || unit.active === 'activating' || unit.active === 'reloading';
-      if (args.state === 'started' && !active) changes.push(run(`start ${unitName}`, 'start', ...noBlock, unitName));
+      const starting = (display: string, verb: string): Change => {
+        const c = run(display, verb, ...noBlock, unitName) as Extract<Change, { kind: 'exec' }>;
+        return { ...c, script: withLogOnFailure(args, c.script, unitName) };
+      };
+      if (args.state === 'started' && !active) changes.push(starting(`start ${unitName}`, 'start'));
       if (args.state === 'stopped' && active) changes.push(run(`stop ${unitName}`, 'stop', ...noBlock, unitName));
-      if (args.state === 'restarted') changes.push(run(`restart ${unitName}`, 'restart', ...noBlock, unitName));
-      if (args.state === 'reloaded') changes.push(run(`reload ${unitName}`, active ? 'reload' : 'start', ...noBlock, unitName));
+      if (args.state === 'restarted') changes.push(starting(`restart ${unitName}`, 'restart'));
+      if (args.state === 'reloaded') changes.push(starting(`reload ${unitName}`, active ? 'reload' : 'start'));
       return { changes, result: { name: unitName, status: { ActiveState: unit.active, UnitFileState: unit.fileState, LoadState: unit.load } } };
     },
   });

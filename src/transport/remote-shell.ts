@@ -154,7 +154,8 @@ export class RemoteShell {
 
   private fail(reason: string): void {
     if (this.closedReason === undefined) this.closedReason = reason;
-    const why = this.stderrTail ? `${this.closedReason}: ${this.stderrTail.split('\n').filter((l) => !l.startsWith('__SENEX_')).join(' ').slice(-300)}` : this.closedReason;
+    const tail = this.stderrTail.split('\n').filter((l) => l.trim() && !l.startsWith('__SENEX_')).join(' ').slice(-300);
+    const why = tail ? `${this.closedReason}: ${tail}` : this.closedReason;
     for (const p of this.pending.splice(0)) p.reject(this.onLost(why.trim()));
   }
 }

@@ -34,6 +34,11 @@ export abstract class ShellTransport implements Transport {
     await this.closeConnection();
   }
 
+  /** Why the connection itself is gone, or undefined while it is up. */
+  protected connectionLost(): string | undefined {
+    return undefined;
+  }
+
   protected lost(reason: string): UnreachableError {
     return new UnreachableError(this.host, `connection lost: ${reason}`);
   }
@@ -76,10 +81,16 @@ export abstract class ShellTransport implements Transport {
         throw new BecomeError(this.host, become, e.message);
       });
     }
-    const shell = new RemoteShell(channel, this.stats, (reason) =>
-      become ? new BecomeError(this.host, become, reason) : this.lost(reason),
-    );
+    let started = false;
+    const shell = new RemoteShell(channel, this.stats, (reason) => {
+      // The whole connection went away (sshd killed, network cut): the host is UNREACHABLE,
+      // whichever shell noticed first. Only a become shell that never started is a become failure.
+      const gone = this.connectionLost();
+      if (gone !== undefined || !become) return this.lost(gone ?? reason);
+      return started ? new ShellExitedError(this.host, become, reason) : new BecomeError(this.host, become, reason);
+    });
     await shell.start();
+    started = true;
     return shell;
   }
 }
@@ -93,6 +104,18 @@ export class BecomeError extends Error {
   ) {
     super(`cannot become '${become.user}' with ${become.method}: ${reason}`);
     this.name = 'BecomeError';
+  }
+}
+
+/** A become shell died under a task while the connection stayed up (killed, OOM): the task fails. */
+export class ShellExitedError extends Error {
+  constructor(
+    readonly host: string,
+    readonly become: BecomeSpec,
+    reason: string,
+  ) {
+    super(`the shell running as '${become.user}' (${become.method}) ended during the task: ${reason}`);
+    this.name = 'ShellExitedError';
   }
 }
 

@@ -244,6 +244,10 @@ export class SshTransport extends ShellTransport {
     this.lostReason ??= reason;
   }
 
+  protected override connectionLost(): string | undefined {
+    return this.lostReason;
+  }
+
   protected async openChannel(argv: string[] | null): Promise<ShellChannel> {
     if (!this.client) await this.connect();
     const client = this.client!;
