@@ -7,7 +7,7 @@ import { validateSchema } from '../load/validate.js';
 import { loadVarsFile } from '../load/yaml.js';
 import { systemFactsProbe } from '../modules/facts/system.js';
 import type { HostTaskResult, RunEvent } from '../output/events.js';
-import { UnreachableError } from '../transport/types.js';
+import { describeUnreachable, UnreachableError } from '../transport/types.js';
 import { isTemplated } from '../vars/template-source.js';
 import type { Templater } from '../vars/template.js';
 import type { Vars } from '../vars/scope.js';
@@ -137,7 +137,7 @@ export class PlayRunner {
         result = { host: host.name, status: 'ok', changes: [], diffs: [], durationMs: Date.now() - started };
       } catch (e) {
         if (!(e instanceof UnreachableError)) throw e;
-        result = { host: host.name, status: 'unreachable', msg: e.message, changes: [], diffs: [], durationMs: Date.now() - started };
+        result = { host: host.name, status: 'unreachable', msg: describeUnreachable(e), changes: [], diffs: [], durationMs: Date.now() - started };
       }
       this.record(host, result, false, { rescuable: false });
       this.env.emit({ kind: 'host_result', task: 'Gathering Facts', where: formatPos(this.play.pos), result });

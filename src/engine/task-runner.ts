@@ -13,7 +13,7 @@ import type { FileFacts, Inode } from '../modules/facts/file.js';
 import type { FileDiff, HostTaskResult } from '../output/events.js';
 import { BecomeError, ShellExitedError } from '../transport/shell-transport.js';
 import { quote } from '../transport/quote.js';
-import { UnreachableError, type BecomeSpec, type Transport } from '../transport/types.js';
+import { describeUnreachable, UnreachableError, type BecomeSpec, type Transport } from '../transport/types.js';
 import { pythonStr } from '../vars/python-repr.js';
 import { toBool } from '../vars/filters.js';
 import { markFinal, type VarScope, type Vars } from '../vars/scope.js';
@@ -106,7 +106,7 @@ function sha256(data: Buffer | string): string {
 
 function errorOutcome(e: unknown, task: Task, host: HostRun): TaskOutcome {
   const base = { host: host.name, changes: [], diffs: [], durationMs: 0 };
-  if (e instanceof UnreachableError) return { ...base, status: 'unreachable', msg: `${e.message} (during task '${taskTitle(task)}')`, result: { unreachable: true, msg: e.message } };
+  if (e instanceof UnreachableError) return { ...base, status: 'unreachable', msg: describeUnreachable(e, taskTitle(task)), result: { unreachable: true, msg: e.message } };
   if (e instanceof TaskFailure) return { ...base, status: 'failed', msg: e.message, result: { ...e.result, failed: true, msg: e.message, changed: false } };
   if (e instanceof TemplateError) {
     const msg = `${e.message} (in task '${taskTitle(task)}' at ${taskWhere(task)})`;

@@ -56,20 +56,23 @@ function crontabProbe(user: string | undefined): Probe<string> {
   return { script: `crontab ${user ? `-u ${quote(user)} ` : ''}-l 2>/dev/null; true`, parse: (out) => (out.trim() ? `${out.replace(/\n+$/, '')}\n` : '') };
 }
 
+/** A newline in any field would start a second cron line: a job nobody asked for. */
+const ONE_LINE = { type: 'string', pattern: '^[^\\n\\r]*$', description: 'one line: a newline would start a second cron line' } as const;
+
 export const cron = defineHostModule<CronArgs>({
   name: 'cron',
   schema: {
     type: 'object',
     properties: {
-      name: { type: 'string', minLength: 1, pattern: '^[^\\n]*$' },
-      job: { type: 'string', pattern: '^[^\\n]*$', description: 'one line: a cron job cannot contain a newline' },
-      minute: { type: 'string' },
-      hour: { type: 'string' },
-      day: { type: 'string' },
-      month: { type: 'string' },
-      weekday: { type: 'string' },
+      name: { ...ONE_LINE, minLength: 1 },
+      job: ONE_LINE,
+      minute: ONE_LINE,
+      hour: ONE_LINE,
+      day: ONE_LINE,
+      month: ONE_LINE,
+      weekday: ONE_LINE,
       special_time: { enum: ['annually', 'daily', 'hourly', 'monthly', 'reboot', 'weekly', 'yearly'] },
-      user: { type: 'string' },
+      user: ONE_LINE,
       cron_file: { type: 'string' },
       state: { enum: ['present', 'absent'] },
       disabled: { type: 'boolean' },

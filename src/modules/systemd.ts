@@ -19,6 +19,7 @@ interface UnitState {
   fragment: string;
 }
 
+/** Unit names always follow `--`: a name such as `--host=elsewhere` is a name, not an option. */
 function systemctl(args: SystemdArgs, ...words: string[]): string {
   const scope = args.scope === 'user' ? ['--user'] : args.scope === 'global' ? ['--global'] : [];
   return shellJoin(['systemctl', ...scope, ...words]);
@@ -65,7 +66,7 @@ export function defineSystemd(name: 'systemd_service' | 'systemd' | 'service') {
     probe(args): Record<string, Probe> {
       if (!args.name) return {};
       // For scope=user this runs as the become user, against their own manager (Ansible's way).
-      return { unit: { script: `${systemctl(args, 'show', args.name, '-p', 'LoadState,ActiveState,UnitFileState,FragmentPath')} 2>/dev/null; true`, parse: parseShow } };
+      return { unit: { script: `${systemctl(args, 'show', '-p', 'LoadState,ActiveState,UnitFileState,FragmentPath', '--', args.name)} 2>/dev/null; true`, parse: parseShow } };
     },
     plan(args, facts) {
       const changes: Change[] = [];
@@ -81,25 +82,25 @@ export function defineSystemd(name: 'systemd_service' | 'systemd' | 'service') {
       }
       if (args.masked !== undefined) {
         const masked = unit.fileState === 'masked' || unit.fileState === 'masked-runtime' || unit.load === 'masked';
-        if (args.masked && !masked) changes.push(run(`mask ${unitName}`, 'mask', unitName));
-        if (!args.masked && masked) changes.push(run(`unmask ${unitName}`, 'unmask', unitName));
+        if (args.masked && !masked) changes.push(run(`mask ${unitName}`, 'mask', '--', unitName));
+        if (!args.masked && masked) changes.push(run(`unmask ${unitName}`, 'unmask', '--', unitName));
       }
       if (args.enabled !== undefined) {
         if (generated) {
           return { changes: [], failed: `${unitName} is generated (by Quadlet or another generator) and cannot be ${args.enabled ? 'enabled' : 'disabled'}: its [Install] section is applied by the generator at daemon-reload; drop 'enabled' for this unit` };
         }
         const isEnabled = ['enabled', 'enabled-runtime', 'alias', 'static', 'indirect'].includes(unit.fileState);
-        if (args.enabled && !isEnabled) changes.push(run(`enable ${unitName}`, 'enable', unitName));
-        if (!args.enabled && unit.fileState === 'enabled') changes.push(run(`disable ${unitName}`, 'disable', unitName));
+        if (args.enabled && !isEnabled) changes.push(run(`enable ${unitName}`, 'enable', '--', unitName));
+        if (!args.enabled && unit.fileState === 'enabled') changes.push(run(`disable ${unitName}`, 'disable', '--', unitName));
       }
       const noBlock = args.no_block ? ['--no-block'] : [];
       const active = unit.active === 'active' || unit.active === 'activating' || unit.active === 'reloading';
       const starting = (display: string, verb: string): Change => {
-        const c = run(display, verb, ...noBlock, unitName) as Extract<Change, { kind: 'exec' }>;
+        const c = run(display, verb, ...noBlock, '--', unitName) as Extract<Change, { kind: 'exec' }>;
         return { ...c, script: withLogOnFailure(args, c.script, unitName) };
       };
       if (args.state === 'started' && !active) changes.push(starting(`start ${unitName}`, 'start'));
-      if (args.state === 'stopped' && active) changes.push(run(`stop ${unitName}`, 'stop', ...noBlock, unitName));
+      if (args.state === 'stopped' && active) changes.push(run(`stop ${unitName}`, 'stop', ...noBlock, '--', unitName));
       if (args.state === 'restarted') changes.push(starting(`restart ${unitName}`, 'restart'));
       if (args.state === 'reloaded') changes.push(starting(`reload ${unitName}`, active ? 'reload' : 'start'));
       return { changes, result: { name: unitName, status: { ActiveState: unit.active, UnitFileState: unit.fileState, LoadState: unit.load } } };

@@ -49,6 +49,11 @@ export class UnreachableError extends Error {
   }
 }
 
+/** What an operator reads: the reason, where it happened, then what to do about it. */
+export function describeUnreachable(e: UnreachableError, during?: string): string {
+  return `${e.message}${during ? ` (during task '${during}')` : ''}${e.hint ? `\nhint: ${e.hint}` : ''}`;
+}
+
 export function emptyStats(): TransportStats {
   return { roundTrips: 0, channelsOpened: 0, bytesSent: 0, bytesReceived: 0, connectMs: 0 };
 }

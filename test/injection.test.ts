@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { up } from '../lab/lab.js';
+import { recap, runCli } from './helpers/cli.js';
+import { inGuest, LAB_ENV, LAB_INVENTORY, requireLab, type LabHostState } from './helpers/lab.js';
+import { FIXTURES } from './helpers/paths.js';
+
+const DIR = join(FIXTURES, 'injection');
+const play = (playbook: string) => runCli([playbook, '-i', LAB_INVENTORY], { cwd: DIR, env: LAB_ENV });
+const payloads = (parse(readFileSync(join(DIR, 'payloads.yml'), 'utf8')) as { payloads: string[] }).payloads;
+const oneLine = payloads.filter((p) => !p.includes('\n'));
+const CANARIES = "find / /tmp /run /home /root -xdev -name 'senex-canary*' -print 2>/dev/null | sort -u";
+
+/** Every regular file (or directory) below `dir`, name relative to it -> content, read byte for byte. */
+function readTree(host: LabHostState, dir: string, type: 'f' | 'd' = 'f'): Map<string, string> {
+  const out = inGuest(
+    host,
+    `cd ${dir} && find . -mindepth 1 -maxdepth 1 -type ${type} -exec sh -c 'for f; do printf "%s %s\\n" "$(printf %s "\${f#./}" | base64 -w0)" "$( [ -f "$f" ] && base64 -w0 < "$f")"; done' sh {} +`,
+  );
+  const tree = new Map<string, string>();
+  for (const line of out.split('\n').filter(Boolean)) {
+    const [name, content = ''] = line.split(' ');
+    tree.set(Buffer.from(name!, 'base64').toString('utf8'), Buffer.from(content, 'base64').toString('utf8'));
+  }
+  return tree;
+}
+
+// Each payload goes to a real host in every place a value can reach a shell: it must land
+// exactly as given, and nothing in it may run.
+describe('injection payloads on a lab host', function () {
+  this.timeout(300_000);
+  let lab1: LabHostState;
+
+  before(async function () {
+    requireLab(this);
+    await up(3);
+    lab1 = requireLab(this).find((h) => h.name === 'lab1')!;
+    inGuest(lab1, `rm -rf /srv/inj-* /etc/cron.d/senex-injection*; userdel senexinj 2>/dev/null; ${CANARIES} | xargs -r rm -f; true`);
+  });
+
+  it(`${payloads.length} payloads in file names, contents, templates, lines, commands, cron jobs, a user comment, unit and user names: exact, and no canary`, async () => {
+    assert.ok(payloads.length >= 15);
+    const r = await play('site.yml');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(inGuest(lab1, CANARIES), '', 'an injected command ran');
+
+    const copies = readTree(lab1, '/srv/inj-copy');
+    assert.deepEqual([...copies.keys()].sort(), [...payloads].sort());
+    for (const p of payloads) assert.equal(copies.get(p), p, `copy of ${JSON.stringify(p)}`);
+    const templates = readTree(lab1, '/srv/inj-template');
+    for (const p of payloads) assert.equal(templates.get(p), `${p}\n`, `template of ${JSON.stringify(p)}`);
+    assert.equal(templates.size, payloads.length);
+    assert.deepEqual([...readTree(lab1, '/srv/inj-dir', 'd').keys()].sort(), [...payloads].sort());
+    assert.equal(inGuest(lab1, 'cat /srv/inj-lines'), oneLine.map((p) => `${p}\n`).join(''));
+
+    // One comment and one job line per payload, nothing else: no payload made a line of its own.
+    const cron = inGuest(lab1, 'cat /etc/cron.d/senex-injection').split('\n').filter(Boolean);
+    assert.deepEqual(cron.filter((l) => l.startsWith('#Ansible: ')).map((l) => l.slice('#Ansible: '.length)), oneLine);
+    assert.equal(cron.length, oneLine.length * 2);
+    for (const l of cron.filter((x) => !x.startsWith('#'))) assert.match(l, /^0 0 31 2 \* root echo .* >\/dev\/null$/);
+
+    assert.equal(inGuest(lab1, 'getent passwd senexinj | cut -d: -f5').replace(/\n$/, ''), `${oneLine[3]} ${oneLine[4]}`);
+    // 19 unit names and 19 user names refused, each alone (checked in the playbook), none created.
+    assert.equal(inGuest(lab1, "getent passwd | cut -d: -f1 | grep -c -v '^[a-z_][a-z0-9_.-]*$' || true").trim(), '0');
+
+    const again = await play('site.yml');
+    assert.equal(recap(again.stdout, 'lab1').changed, 0, again.stdout);
+    assert.equal(inGuest(lab1, CANARIES), '');
+  });
+
+  it('a newline hidden in a cron job is refused before any host is touched, with the place', async () => {
+    const r = await play('cron-newline.yml');
+    assert.equal(r.code, 4, r.stdout + r.stderr);
+    assert.match(r.stderr, /cron-newline\.yml:10:14: error: 'job' in module 'cron' must match/);
+    assert.match(r.stderr, /hint: one line: a newline would start a second cron line/);
+    assert.equal(inGuest(lab1, 'test -e /etc/cron.d/senex-injection-newline && echo yes || echo no').trim(), 'no');
+  });
+});
