@@ -90,7 +90,7 @@ describe('system modules: facts + args -> planned changes', () => {
     });
     it('scope user talks to the user manager', () => {
       const c = plan('systemd_service', { name: 'prometheus', state: 'restarted', scope: 'user' }, unit('active', 'generated')).changes[0] as Extract<Change, { kind: 'exec' }>;
-      assert.match(c.script, /^t=\$\(date \+%s\); systemctl --user restart prometheus \|\| /);
+      assert.match(c.script, /^t=\$\(date \+%s\); systemctl --user restart -- prometheus \|\| /);
       assert.match(c.script, /journalctl --user -u prometheus /);
     });
     it('refuses to enable a generated (Quadlet) unit, saying why', () => {
