@@ -4,6 +4,8 @@ import { emptyHostStats, type HostStats } from '../output/events.js';
 import type { Transport } from '../transport/types.js';
 import { markFinal, type Vars } from '../vars/scope.js';
 
+const LOOK_AHEAD_START = 4;
+
 export type HostState = 'active' | 'failed' | 'unreachable' | 'ended';
 
 /** One host's progress through a run: its facts, notifications, status and counters. */
@@ -14,10 +16,13 @@ export class HostRun {
   /** include_vars: same level, but templated on use like any variable file. */
   readonly includedVars: Vars = {};
   /**
-   * Probe results since the last change applied to this host, by user, module and script
-   * (never file probes: those are cheap and --check plans over them).
+   * Probe results since the last change applied to this host, by user, module and script.
+   * Any change applied (or, under --check, planned) empties it. Under --check, files a
+   * planned change would touch are answered from plannedFiles first.
    */
   readonly probeCache = new Map<string, unknown>();
+  /** How many tasks ahead the next look-ahead probes (see prefetch.ts). */
+  lookAheadWindow = LOOK_AHEAD_START;
   /** Handler names and listen topics notified since the last flush. */
   readonly notified = new Set<string>();
   readonly stats: HostStats = emptyHostStats();
@@ -26,6 +31,7 @@ export class HostRun {
   /** Why the host failed or became unreachable. */
   error?: string;
   private transport?: Promise<Transport>;
+  private isConnected = false;
 
   constructor(
     readonly name: string,
@@ -41,11 +47,19 @@ export class HostRun {
   connection(): Promise<Transport> {
     if (!this.transport) {
       this.transport = this.connect(this);
-      this.transport.catch(() => {
-        this.transport = undefined;
-      });
+      this.transport.then(
+        () => (this.isConnected = true),
+        () => {
+          this.transport = undefined;
+        },
+      );
     }
     return this.transport;
+  }
+
+  /** The connection was made (and not closed since). */
+  get connected(): boolean {
+    return this.isConnected && this.transport !== undefined;
   }
 
   /** The open connection, if any (for stats and closing). */
@@ -53,9 +67,16 @@ export class HostRun {
     return this.transport?.catch(() => undefined);
   }
 
+  /** Something changed on the host: every probe answer may be stale. */
+  forgetProbes(): void {
+    this.probeCache.clear();
+    this.lookAheadWindow = LOOK_AHEAD_START;
+  }
+
   async close(): Promise<void> {
     const t = await this.openConnection();
     this.transport = undefined;
+    this.isConnected = false;
     await t?.close();
   }
 }

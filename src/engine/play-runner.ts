@@ -8,6 +8,7 @@ import { loadVarsFile } from '../load/yaml.js';
 import { systemFactsProbe } from '../modules/facts/system.js';
 import type { HostTaskResult, RunEvent } from '../output/events.js';
 import { describeUnreachable, UnreachableError } from '../transport/types.js';
+import { prefetchProbes, tasksAhead } from './prefetch.js';
 import { isTemplated } from '../vars/template-source.js';
 import type { Templater } from '../vars/template.js';
 import type { Vars } from '../vars/scope.js';
@@ -170,20 +171,31 @@ export class PlayRunner {
     }
   }
 
-  private async walk(nodes: TaskNode[], hosts: HostRun[], extra: Extra, frame: Frame): Promise<void> {
-    for (const node of nodes) {
+  /** `after`: what runs once these nodes are done (the rest of the enclosing lists), for look-ahead. */
+  private async walk(nodes: TaskNode[], hosts: HostRun[], extra: Extra, frame: Frame, after: TaskNode[] = []): Promise<void> {
+    for (const [i, node] of nodes.entries()) {
       if (this.ended || this.env.signal.aborted) return;
       const active = hosts.filter((h) => h.active);
       if (active.length === 0) return;
       if (!anySelected(node, this.selection)) continue;
-      if (node.kind === 'task') await this.runTaskNode(node, active, extra, frame, false);
-      else if (node.kind === 'block') await this.walkBlock(node, active, extra, frame);
+      const rest = [...nodes.slice(i + 1), ...after];
+      if (node.kind === 'task') {
+        await this.lookAhead(node, rest, active, extra);
+        await this.runTaskNode(node, active, extra, frame, false);
+      } else if (node.kind === 'block') await this.walkBlock(node, active, extra, frame, rest);
       else await this.walkInclude(node, active, extra, frame);
     }
   }
 
-  private async walkBlock(block: Block, hosts: HostRun[], extra: Extra, frame: Frame): Promise<void> {
-    await this.walk(block.block, hosts, extra, { rescuable: frame.rescuable || block.rescue.length > 0 });
+  /** Probes of this task and the ones after it, in one round trip, for hosts that would probe now. */
+  private async lookAhead(task: Task, rest: TaskNode[], hosts: HostRun[], extra: Extra): Promise<void> {
+    const env = { options: this.env.options, scopes: this.scopes };
+    const next = tasksAhead(rest.filter((n) => anySelected(n, this.selection)));
+    await pool(hosts, this.env.options.forks, (h) => prefetchProbes(task, next, h, env, extra.get(h)));
+  }
+
+  private async walkBlock(block: Block, hosts: HostRun[], extra: Extra, frame: Frame, after: TaskNode[]): Promise<void> {
+    await this.walk(block.block, hosts, extra, { rescuable: frame.rescuable || block.rescue.length > 0 }, after);
     const failed = hosts.filter((h) => h.state === 'failed');
     if (block.rescue.length > 0 && failed.length > 0) {
       for (const h of failed) h.state = 'active';

@@ -7,24 +7,41 @@ import type { Probe } from '../modules/types.js';
  * two marker lines carrying a random nonce, which no probe output can contain by chance:
  * no command substitution, no base64, so a probe costs its own commands and one fork.
  */
-export function batchProbes(probes: Array<[string, Probe]>): { script: string; parse(stdout: string): Record<string, unknown> } {
+export function batchProbes(probes: Array<[string, Probe]>): {
+  script: string;
+  /** Every probe's facts; throws when one probe's answer is missing or does not parse. */
+  parse(stdout: string): Record<string, unknown>;
+  /** The facts of the probes that answered and parsed; the others are left out. */
+  parseEach(stdout: string): Record<string, unknown>;
+} {
   const nonce = `__SENEXP_${randomBytes(12).toString('hex')}`;
   const parts = probes.map(([, p], i) => `printf '\\n${nonce} ${i}\\n'\n(\n${p.script}\n) 2>/dev/null\nprintf '\\n${nonce} ${i} %s\\n' "$?"`);
   return {
     script: parts.join('\n'),
-    parse(stdout: string): Record<string, unknown> {
-      const facts: Record<string, unknown> = {};
-      probes.forEach(([name, probe], i) => {
-        const begin = `\n${nonce} ${i}\n`;
-        const start = stdout.indexOf(begin);
-        const end = start < 0 ? -1 : stdout.indexOf(`\n${nonce} ${i} `, start + begin.length - 1);
-        if (end < 0) throw new Error(`probe '${name}' returned nothing`);
-        const rc = Number(/^\d+/.exec(stdout.slice(end + nonce.length + String(i).length + 3))?.[0] ?? NaN);
-        // As a command substitution would give it (what every parser expects): no trailing newlines.
-        const output = stdout.slice(start + begin.length, Math.max(end, start + begin.length)).replace(/\n+$/, '');
-        facts[name] = probe.parse(output, rc);
-      });
-      return facts;
-    },
+    parse: (stdout: string) => parseAll(stdout, false),
+    parseEach: (stdout: string) => parseAll(stdout, true),
   };
+
+  function parseAll(stdout: string, tolerant: boolean): Record<string, unknown> {
+    const facts: Record<string, unknown> = {};
+    probes.forEach(([name, probe], i) => {
+      try {
+        facts[name] = parseOne(stdout, name, probe, i);
+      } catch (e) {
+        if (!tolerant) throw e;
+      }
+    });
+    return facts;
+  }
+
+  function parseOne(stdout: string, name: string, probe: Probe, i: number): unknown {
+    const begin = `\n${nonce} ${i}\n`;
+    const start = stdout.indexOf(begin);
+    const end = start < 0 ? -1 : stdout.indexOf(`\n${nonce} ${i} `, start + begin.length - 1);
+    if (end < 0) throw new Error(`probe '${name}' returned nothing`);
+    const rc = Number(/^\d+/.exec(stdout.slice(end + nonce.length + String(i).length + 3))?.[0] ?? NaN);
+    // As a command substitution would give it (what every parser expects): no trailing newlines.
+    const output = stdout.slice(start + begin.length, Math.max(end, start + begin.length)).replace(/\n+$/, '');
+    return probe.parse(output, rc);
+  }
 }

@@ -125,9 +125,7 @@ async function runWithLoop(task: Task, host: HostRun, env: TaskEnv, scope: VarSc
   const loopVar = task.loopControl?.loopVar ?? 'item';
   const results: TaskOutcome[] = [];
   for (const [index, item] of items.entries()) {
-    const itemVars: Vars = { [loopVar]: item, ansible_loop_var: loopVar };
-    if (task.loopControl?.indexVar) itemVars[task.loopControl.indexVar] = index;
-    const itemScope = scope.with(itemVars);
+    const itemScope = scope.with(itemVars(task, item, index));
     const label = task.loopControl?.label !== undefined ? pythonStr(itemScope.template(task.loopControl.label)) : pythonStr(item);
     let r: TaskOutcome;
     if (!conditionsHold(task, itemScope)) r = skipped(host, task);
@@ -138,6 +136,54 @@ async function runWithLoop(task: Task, host: HostRun, env: TaskEnv, scope: VarSc
     if (r.status === 'unreachable') return { ...r, items: results };
   }
   return combineItems(host, results);
+}
+
+/** The variables one loop item adds: the loop variable, and the index when asked for. */
+function itemVars(task: Task, item: unknown, index: number): Vars {
+  const loopVar = task.loopControl?.loopVar ?? 'item';
+  const vars: Vars = { [loopVar]: item, ansible_loop_var: loopVar };
+  if (task.loopControl?.indexVar) vars[task.loopControl.indexVar] = index;
+  return vars;
+}
+
+/** A cached probe answers only the same script, for the same user and module. */
+function probeCacheKey(become: BecomeSpec | undefined, module: string, p: Probe): string {
+  return `${become?.user ?? ''}\0${module}\0${p.script}`;
+}
+
+/** A probe a task will send, known before the task runs. */
+export interface LookAheadProbe {
+  key: string;
+  probe: Probe;
+  become: BecomeSpec | undefined;
+}
+
+/**
+ * The probes a task would send if it ran now, for look-ahead probing. Empty when they cannot
+ * be known yet: arguments that use a variable an earlier task registers, an action module,
+ * a false `when`. Computing them has no effect on the host or on the run.
+ */
+export function lookAheadProbes(task: Task, host: HostRun, env: TaskEnv, extra?: Vars): LookAheadProbe[] {
+  const module = task.module;
+  if (module.kind === 'action') return [];
+  try {
+    const base = env.scopes.scope(host, task, extra);
+    const scopes = task.loop === undefined ? [base] : loopItems(task, base).map((item, i) => base.with(itemVars(task, item, i)));
+    const check = task.checkMode ?? env.options.check;
+    const out: LookAheadProbe[] = [];
+    for (const scope of scopes) {
+      if (!conditionsHold(task, scope)) continue;
+      const args = moduleArgs(task, module, scope);
+      const become = becomeFor(task, scope, env.options, host);
+      for (const probe of Object.values(module.probe(args, moduleContext(task, scope, env)))) {
+        if (check && probe.filePath !== undefined && host.plannedFiles.has(probe.filePath)) continue;
+        out.push({ key: probeCacheKey(become, module.name, probe), probe, become });
+      }
+    }
+    return out;
+  } catch {
+    return [];
+  }
 }
 
 function loopItems(task: Task, scope: VarScope): unknown[] {
@@ -248,7 +294,7 @@ async function runOnce(task: Task, host: HostRun, env: TaskEnv, scope: VarScope)
   });
   // A probe asked again before anything changed on the host (loop items, repeated checks)
   // is answered from the host's cache; any applied change empties it.
-  const cacheKey = (p: Probe) => `${become?.user ?? ''}\0${module.name}\0${p.script}`;
+  const cacheKey = (p: Probe) => probeCacheKey(become, module.name, p);
   const uncached = probes.filter(([name, p]) => {
     const hit = host.probeCache.get(cacheKey(p));
     if (hit !== undefined) facts[name] = hit;
@@ -259,14 +305,14 @@ async function runOnce(task: Task, host: HostRun, env: TaskEnv, scope: VarScope)
     const r = await transport.exec({ script: batch.script, become });
     const fresh = batch.parse(r.stdout.toString('utf8'));
     Object.assign(facts, fresh);
-    for (const [name, p] of uncached) if (!p.filePath) host.probeCache.set(cacheKey(p), fresh[name]);
+    for (const [name, p] of uncached) host.probeCache.set(cacheKey(p), fresh[name]);
   }
   const plan = module.plan(args, facts, ctx);
   if (plan.facts) setFacts(host, plan.facts);
   if (check && !plan.failed) recordPlanned(host, plan.changes, facts);
   const diffMode = task.diff ?? env.options.diff;
   const input = { task, args, host, transport, become, check, diffMode, env: envFor(task, scope) };
-  if (plan.changes.length > 0) host.probeCache.clear();
+  if (plan.changes.length > 0) host.forgetProbes();
   return finish(task, host, scope, await failedAsOutcome(host, () => applyPlan(plan, input)));
 }
 
