@@ -75,6 +75,23 @@ describe('CLI on the local connection', function () {
     }
   });
 
+  it('--stats: what each host cost; a no-op run probes nine tasks in a few round trips (look-ahead)', async () => {
+    const t = setup();
+    try {
+      await runCli(['site.yml', '-i', 'local'], { cwd: t.dir });
+      const r = await runCli(['site.yml', '-i', 'local', '--stats'], { cwd: t.dir });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const m = /\nSTATS \*+\nbox : round_trips=(\d+)  channels=(\d+)  sent=[\d.]+ kB  received=[\d.]+ kB  connect=[\d.]+ s  probe=[\d.]+ s  apply=[\d.]+ s\n/.exec(r.stdout);
+      assert.ok(m, r.stdout);
+      // One to start the shell, then batches: without look-ahead it would be 1 + 9.
+      assert.ok(Number(m[1]) <= 5, `${m[1]} round trips`);
+      assert.equal(Number(m[2]), 1);
+      assert.match(r.stdout, /\nfinished in [\d.]+ s\n$/);
+    } finally {
+      t.cleanup();
+    }
+  });
+
   it('--check on a fresh tree lists every change and creates nothing', async () => {
     const t = setup();
     try {

@@ -67,6 +67,7 @@ function program(out: (s: string) => void, err: (s: string) => void): Command {
     .option('--vault-password-file <file>', 'file (or executable) holding the vault password (repeatable)', collect, [])
     .option('-J, --ask-vault-pass', 'ask for the vault password', false)
     .option('--json <file>', 'write the whole result as JSON to this file')
+    .option('--stats', 'after the recap, per host: round trips, channels, bytes sent and received, time connecting, probing, applying', false)
     .option('-v, --verbose', 'more output (-vv, -vvv for more)', (_v: string, prev: number) => prev + 1, 0)
     .option('--syntax-check', 'load and validate everything, run nothing', false)
     .option('--list-hosts', 'list the hosts each play would run on', false)
@@ -111,6 +112,7 @@ interface CliOptions {
   askBecomePass: boolean;
   hostKeyChecking?: string;
   json?: string;
+  stats: boolean;
   verbose: number;
   syntaxCheck: boolean;
   listHosts: boolean;
@@ -199,7 +201,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
       if (o.listTags) listTags(loaded, options, line);
       return ExitCode.ok;
     }
-    const plainOpts = { write: out, style: style(color), verbosity: options.verbosity, diff: options.diff, check: options.check };
+    const plainOpts = { write: out, style: style(color), verbosity: options.verbosity, diff: options.diff, check: options.check, stats: o.stats };
     const reporters: Reporter[] = [interactive ? liveReporter(plainOpts) : plainReporter(plainOpts)];
     if (options.jsonFile) reporters.push(jsonReporter(options.jsonFile));
     const reporter = fanOut(reporters);

@@ -21,6 +21,8 @@ export class HostRun {
    * planned change would touch are answered from plannedFiles first.
    */
   readonly probeCache = new Map<string, unknown>();
+  /** Time spent waiting for probe answers and for changes to be applied (--stats). */
+  readonly timing = { probeMs: 0, applyMs: 0 };
   /** How many tasks ahead the next look-ahead probes (see prefetch.ts). */
   lookAheadWindow = LOOK_AHEAD_START;
   /** Handler names and listen topics notified since the last flush. */

@@ -109,7 +109,7 @@ export async function runLoaded(loaded: LoadedRun, options: RunOptions, reporter
     await Promise.all(
       [...hostRuns.values()].map(async (h) => {
         const t = await h.openConnection();
-        if (t) transport[h.name] = { ...t.stats };
+        if (t) transport[h.name] = { ...t.stats, probeMs: Math.round(h.timing.probeMs), applyMs: Math.round(h.timing.applyMs) };
         await h.close();
       }),
     );

@@ -27,13 +27,17 @@ export function emptyHostStats(): HostStats {
   return { ok: 0, changed: 0, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 0 };
 }
 
-/** Counters a transport kept for one host (--stats). */
+/** What reaching one host cost (--stats, and `transport` in --json). */
 export interface HostTransportStats {
   roundTrips: number;
   channelsOpened: number;
   bytesSent: number;
   bytesReceived: number;
   connectMs: number;
+  /** Waiting for probe answers (what is there now). */
+  probeMs: number;
+  /** Waiting for changes to be carried out (writes, commands, handlers). */
+  applyMs: number;
 }
 
 /** What one task did on one host. */

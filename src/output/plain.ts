@@ -8,6 +8,8 @@ export interface PlainOptions {
   verbosity: number;
   diff: boolean;
   check: boolean;
+  /** --stats: what each host cost, after the recap. */
+  stats?: boolean;
 }
 
 const STATUS_WORD: Record<HostTaskResult['status'], string> = {
@@ -25,6 +27,26 @@ function banner(text: string): string {
 /** Python-ish JSON as Ansible prints results, 4-space indented. */
 export function resultJson(value: unknown): string {
   return JSON.stringify(value, (_k, v) => (Buffer.isBuffer(v) ? `<${v.length} bytes>` : v), 4);
+}
+
+const kB = (n: number) => `${(n / 1000).toFixed(1)} kB`;
+const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+/** Per host: round trips, channels, bytes each way, and where the time went. */
+function writeStats(o: PlainOptions, e: Extract<RunEvent, { kind: 'recap' }>): void {
+  o.write(o.style.bold(banner('STATS')));
+  const names = Object.keys(e.stats).sort();
+  const width = Math.max(0, ...names.map((n) => n.length)) + 1;
+  for (const name of names) {
+    const t = e.transport[name];
+    if (!t) {
+      o.write(`${name.padEnd(width)}: not connected\n`);
+      continue;
+    }
+    o.write(
+      `${name.padEnd(width)}: round_trips=${t.roundTrips}  channels=${t.channelsOpened}  sent=${kB(t.bytesSent)}  received=${kB(t.bytesReceived)}  connect=${secs(t.connectMs)}  probe=${secs(t.probeMs)}  apply=${secs(t.applyMs)}\n`,
+    );
+  }
 }
 
 /** Line-by-line output in Ansible's shape, for CI logs, pipes and NO_COLOR terminals. */
@@ -94,7 +116,8 @@ export function plainReporter(o: PlainOptions): Reporter {
           `${hostColour(name.padEnd(width))}: ok=${st.ok}    changed=${st.changed}    unreachable=${st.unreachable}    failed=${st.failed}    skipped=${st.skipped}    rescued=${st.rescued}    ignored=${st.ignored}\n`,
         );
       }
-      if (o.verbosity > 0) o.write(s.dim(`\nfinished in ${(e.durationMs / 1000).toFixed(2)} s\n`));
+      if (o.stats) writeStats(o, e);
+      if (o.verbosity > 0 || o.stats) o.write(s.dim(`\nfinished in ${(e.durationMs / 1000).toFixed(2)} s\n`));
     },
   };
   return reporterOf(handlers);
