@@ -8,6 +8,10 @@
  *
  * Usage: npm run bench [-- SIZES [RUNS]]   e.g. npm run bench -- 1,10,30 3   (defaults: 1,10 3)
  *        npm run bench -- 1:3,10:1           runs per size
+ *        npm run bench -- 10:2:noop          only the no-op re-run: the hosts are converged
+ *                                            once by senex-play (not timed), then both tools'
+ *                                            no-op runs alternate; the first-run samples of
+ *                                            that size are kept from the last full measurement
  *        node dist/bench/site.js --import-log FILE   samples from an earlier run's log lines
  * Samples are kept per size in docs/benchmarks.json; the table shows every size measured.
  */
@@ -22,8 +26,8 @@ const REPO = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const importLog = process.argv[2] === '--import-log' ? process.argv[3] : undefined;
 const DEFAULT_RUNS = Number(process.argv[3] ?? 3);
 const plan = importLog ? [] : (process.argv[2] ?? '1,10').split(',').map((s) => {
-  const [size, runs] = s.split(':');
-  return { size: Number(size), runs: Number(runs ?? DEFAULT_RUNS) };
+  const [size, runs, only] = s.split(':');
+  return { size: Number(size), runs: Number(runs ?? DEFAULT_RUNS), noopOnly: only === 'noop' };
 });
 const RESULTS = join(REPO, 'docs', 'benchmarks.json');
 const BIN = join(REPO, 'bin', 'senex-play.js');
@@ -145,8 +149,27 @@ docs/benchmarks.json, the newest measurement of a size replacing the older).
 async function main(): Promise<void> {
   const results = loadResults();
   if (importLog) Object.assign(results.cases, fromLog(importLog));
-  for (const { size: n, runs } of plan) {
+  for (const { size: n, runs, noopOnly } of plan) {
     const samples = emptySamples();
+    if (noopOnly) {
+      await up(n, { fresh: true });
+      const converge = await runTool('senex-play', n);
+      process.stderr.write(`bench: ${n} hosts converged by senex-play (not timed: ${converge.wallS} s, exit ${converge.code})\n`);
+      for (let r = 0; r < runs; r++) {
+        const order: Tool[] = r % 2 === 0 ? ['senex-play', 'ansible-playbook'] : ['ansible-playbook', 'senex-play'];
+        for (const tool of order) {
+          const s = await runTool(tool, n);
+          process.stderr.write(`bench: ${n} hosts, ${tool}, noop run ${r + 1}/${runs}: ${s.wallS} s, exit ${s.code}, ${s.rssMb.toFixed(0)} MB${s.roundTrips ? `, ${s.roundTrips} round trips/host` : ''}\n`);
+          samples[tool].noop.push(s.code === 0 ? s : { ...s, wallS: NaN });
+        }
+      }
+      const previous = results.cases[String(n)]?.samples;
+      if (previous) for (const tool of ['senex-play', 'ansible-playbook'] as Tool[]) samples[tool].first = previous[tool].first;
+      results.cases[String(n)] = { runs, date: new Date().toISOString().slice(0, 10), samples };
+      writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+      writeFileSync(join(REPO, 'docs', 'benchmarks.md'), render(results));
+      continue;
+    }
     for (let r = 0; r < runs; r++) {
       // Alternate which tool goes first, so neither always meets a warmer machine.
       const order: Tool[] = r % 2 === 0 ? ['senex-play', 'ansible-playbook'] : ['ansible-playbook', 'senex-play'];

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reboot, up } from '../lab/lab.js';
-import { recap, runCli, startCli } from './helpers/cli.js';
+import { recap, runCli, startCli, type LiveRun } from './helpers/cli.js';
 import { inGuest, labHosts, LAB_ENV, LAB_INVENTORY, requireLab, type LabHostState } from './helpers/lab.js';
 import { FIXTURES } from './helpers/paths.js';
 
@@ -196,29 +196,31 @@ describe('faults on the lab', function () {
       await assertRecovers();
     });
 
-    it('SIGINT twice during an upload quits at once: the old file or the new one, never a mix; the next run converges', async () => {
+    /** Stops the controller mid-upload with `stop`; the file must then be the old one or the new one. */
+    const stopMidUpload = async (stop: (run: LiveRun) => Promise<void>) => {
       const before = remoteSha();
       const run = upload();
       await run.waitFor(/TASK \[a large upload\]/);
       await sleep(1500);
-      run.signal('SIGINT');
-      await run.waitFor(/interrupted/);
-      run.signal('SIGINT');
+      await stop(run);
       const r = await run.done;
-      assert.equal(r.code, 99, r.stdout + r.stderr);
       assert.ok([before, sha(big)].includes(remoteSha()), 'big.bin is neither the old nor the new content');
       await assertRecovers();
+      return r;
+    };
+
+    it('SIGINT twice during an upload quits at once: the old file or the new one, never a mix; the next run converges', async () => {
+      const r = await stopMidUpload(async (run) => {
+        run.signal('SIGINT');
+        await run.waitFor(/interrupted/);
+        run.signal('SIGINT');
+      });
+      assert.equal(r.code, 99, r.stdout + r.stderr);
     });
 
     it('SIGKILL during an upload: the old file or the new one, never a mix; the next run converges and leaves no temp file', async () => {
-      const before = remoteSha();
-      const run = upload();
-      await run.waitFor(/TASK \[a large upload\]/);
-      await sleep(1500);
-      run.signal('SIGKILL');
-      await run.done;
-      assert.ok([before, sha(big)].includes(remoteSha()), 'big.bin is neither the old nor the new content');
-      await assertRecovers();
+      const r = await stopMidUpload(async (run) => run.signal('SIGKILL'));
+      assert.equal(r.code, 137);
     });
 
     it('a writer killed on the host leaves a temp file; the next write into that directory removes it', async () => {
