@@ -146,6 +146,20 @@ docs/benchmarks.json, the newest measurement of a size replacing the older).
 `;
 }
 
+/** The table is rewritten; the hand-written "## Notes" at the end of the file are kept. */
+function writeBenchmarksMd(results: Parameters<typeof render>[0]): void {
+  const file = join(REPO, 'docs', 'benchmarks.md');
+  let notes = '';
+  try {
+    const old = readFileSync(file, 'utf8');
+    const at = old.indexOf('\n## Notes');
+    if (at >= 0) notes = old.slice(at);
+  } catch {
+    /* first measurement */
+  }
+  writeFileSync(file, render(results).replace(/\n+$/, '\n') + notes);
+}
+
 async function main(): Promise<void> {
   const results = loadResults();
   if (importLog) Object.assign(results.cases, fromLog(importLog));
@@ -167,7 +181,7 @@ async function main(): Promise<void> {
       if (previous) for (const tool of ['senex-play', 'ansible-playbook'] as Tool[]) samples[tool].first = previous[tool].first;
       results.cases[String(n)] = { runs, date: new Date().toISOString().slice(0, 10), samples };
       writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
-      writeFileSync(join(REPO, 'docs', 'benchmarks.md'), render(results));
+      writeBenchmarksMd(results);
       continue;
     }
     for (let r = 0; r < runs; r++) {
@@ -185,11 +199,11 @@ async function main(): Promise<void> {
     results.cases[String(n)] = { runs, date: new Date().toISOString().slice(0, 10), samples };
     // Written after every size, so a long benchmark cut short keeps what it measured.
     writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
-    writeFileSync(join(REPO, 'docs', 'benchmarks.md'), render(results));
+    writeBenchmarksMd(results);
   }
   if (importLog) {
     writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
-    writeFileSync(join(REPO, 'docs', 'benchmarks.md'), render(results));
+    writeBenchmarksMd(results);
   }
   process.stdout.write(render(results));
 }
