@@ -190,8 +190,10 @@ export class PlayRunner {
   /** Probes of this task and the ones after it, in one round trip, for hosts that would probe now. */
   private async lookAhead(task: Task, rest: TaskNode[], hosts: HostRun[], extra: Extra): Promise<void> {
     const env = { options: this.env.options, scopes: this.scopes };
-    const next = tasksAhead(rest.filter((n) => anySelected(n, this.selection)));
-    await pool(hosts, this.env.options.forks, (h) => prefetchProbes(task, next, h, env, extra.get(h)));
+    // Flattened only when some host must probe: most tasks of a no-op run find their answers cached.
+    let next: Task[] | undefined;
+    const ahead = () => (next ??= tasksAhead(rest.filter((n) => anySelected(n, this.selection))));
+    await pool(hosts, this.env.options.forks, (h) => prefetchProbes(task, ahead, h, env, extra.get(h)));
   }
 
   private async walkBlock(block: Block, hosts: HostRun[], extra: Extra, frame: Frame, after: TaskNode[]): Promise<void> {

@@ -25,7 +25,7 @@ export function tasksAhead(nodes: TaskNode[]): Task[] {
  * emptied by every change applied to the host, so an answer from before a change is never
  * used after it. It may cost a wasted probe (a later task's arguments differed at run time).
  */
-export async function prefetchProbes(task: Task, next: Task[], host: HostRun, env: TaskEnv, extra?: Vars): Promise<void> {
+export async function prefetchProbes(task: Task, tasksAfter: () => Task[], host: HostRun, env: TaskEnv, extra?: Vars): Promise<void> {
   if (!host.active) return;
   // Only over a connection already made: an unreachable host is found (and timed out) once, by a task.
   const transport = host.connected ? await host.openConnection() : undefined;
@@ -35,8 +35,9 @@ export async function prefetchProbes(task: Task, next: Task[], host: HostRun, en
   const window = host.lookAheadWindow;
   host.lookAheadWindow = Math.min(window * 2, 64);
   // A command runs (and so empties the cache) every time: probes for tasks after it would be thrown away.
-  const end = next.slice(0, window).findIndex((t) => RUNS_EVERY_TIME.has(t.module.name));
-  const ahead = end < 0 ? next.slice(0, window) : next.slice(0, end);
+  const next = tasksAfter().slice(0, window);
+  const end = next.findIndex((t) => RUNS_EVERY_TIME.has(t.module.name));
+  const ahead = end < 0 ? next : next.slice(0, end);
   const wanted = new Map<string, LookAheadProbe>();
   for (const t of [task, ...ahead]) for (const p of t === task ? own : lookAheadProbes(t, host, env, extra)) if (!host.probeCache.has(p.key)) wanted.set(p.key, p);
   const groups = new Map<string, LookAheadProbe[]>();
