@@ -69,6 +69,16 @@ export class HostRun {
     return this.transport?.catch(() => undefined);
   }
 
+  /** Waits for `work`, adding the time it took to `timing[what]`. */
+  async timed<T>(what: keyof HostRun['timing'], work: Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await work;
+    } finally {
+      this.timing[what] += performance.now() - started;
+    }
+  }
+
   /** Something changed on the host: every probe answer may be stale. */
   forgetProbes(): void {
     this.probeCache.clear();

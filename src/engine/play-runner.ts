@@ -172,13 +172,14 @@ export class PlayRunner {
   }
 
   /** `after`: what runs once these nodes are done (the rest of the enclosing lists), for look-ahead. */
-  private async walk(nodes: TaskNode[], hosts: HostRun[], extra: Extra, frame: Frame, after: TaskNode[] = []): Promise<void> {
+  private async walk(nodes: TaskNode[], hosts: HostRun[], extra: Extra, frame: Frame, after: () => TaskNode[] = () => []): Promise<void> {
     for (const [i, node] of nodes.entries()) {
       if (this.ended || this.env.signal.aborted) return;
       const active = hosts.filter((h) => h.active);
       if (active.length === 0) return;
       if (!anySelected(node, this.selection)) continue;
-      const rest = [...nodes.slice(i + 1), ...after];
+      // Built only when a look-ahead needs it: most tasks of a no-op run find their answers cached.
+      const rest = () => [...nodes.slice(i + 1), ...after()];
       if (node.kind === 'task') {
         await this.lookAhead(node, rest, active, extra);
         await this.runTaskNode(node, active, extra, frame, false);
@@ -188,15 +189,14 @@ export class PlayRunner {
   }
 
   /** Probes of this task and the ones after it, in one round trip, for hosts that would probe now. */
-  private async lookAhead(task: Task, rest: TaskNode[], hosts: HostRun[], extra: Extra): Promise<void> {
+  private async lookAhead(task: Task, rest: () => TaskNode[], hosts: HostRun[], extra: Extra): Promise<void> {
     const env = { options: this.env.options, scopes: this.scopes };
-    // Flattened only when some host must probe: most tasks of a no-op run find their answers cached.
     let next: Task[] | undefined;
-    const ahead = () => (next ??= tasksAhead(rest.filter((n) => anySelected(n, this.selection))));
+    const ahead = () => (next ??= tasksAhead(rest().filter((n) => anySelected(n, this.selection))));
     await pool(hosts, this.env.options.forks, (h) => prefetchProbes(task, ahead, h, env, extra.get(h)));
   }
 
-  private async walkBlock(block: Block, hosts: HostRun[], extra: Extra, frame: Frame, after: TaskNode[]): Promise<void> {
+  private async walkBlock(block: Block, hosts: HostRun[], extra: Extra, frame: Frame, after: () => TaskNode[]): Promise<void> {
     await this.walk(block.block, hosts, extra, { rescuable: frame.rescuable || block.rescue.length > 0 }, after);
     const failed = hosts.filter((h) => h.state === 'failed');
     if (block.rescue.length > 0 && failed.length > 0) {

@@ -51,8 +51,7 @@ export async function prefetchProbes(task: Task, tasksAfter: () => Task[], host:
     [...groups.values()].map(async (probes) => {
       const batch = batchProbes(probes.map((p) => [p.key, p.probe]));
       try {
-        const t0 = performance.now();
-        const r = await transport.exec({ script: batch.script, become: probes[0]!.become }).finally(() => (host.timing.probeMs += performance.now() - t0));
+        const r = await host.timed('probeMs', transport.exec({ script: batch.script, become: probes[0]!.become }));
         for (const [key, facts] of Object.entries(batch.parseEach(r.stdout.toString('utf8')))) host.probeCache.set(key, facts);
       } catch {
         // Lost connection, become refused: each task probes for itself and reports it.

@@ -302,8 +302,7 @@ async function runOnce(task: Task, host: HostRun, env: TaskEnv, scope: VarScope)
   });
   if (uncached.length > 0) {
     const batch = batchProbes(uncached);
-    const t0 = performance.now();
-    const r = await transport.exec({ script: batch.script, become }).finally(() => (host.timing.probeMs += performance.now() - t0));
+    const r = await host.timed('probeMs', transport.exec({ script: batch.script, become }));
     const fresh = batch.parse(r.stdout.toString('utf8'));
     Object.assign(facts, fresh);
     for (const [name, p] of uncached) host.probeCache.set(cacheKey(p), fresh[name]);
@@ -314,8 +313,7 @@ async function runOnce(task: Task, host: HostRun, env: TaskEnv, scope: VarScope)
   const diffMode = task.diff ?? env.options.diff;
   const input = { task, args, host, transport, become, check, diffMode, env: envFor(task, scope) };
   if (plan.changes.length > 0) host.forgetProbes();
-  const t0 = performance.now();
-  const applied = await failedAsOutcome(host, () => applyPlan(plan, input)).finally(() => (host.timing.applyMs += performance.now() - t0));
+  const applied = await host.timed('applyMs', failedAsOutcome(host, () => applyPlan(plan, input)));
   return finish(task, host, scope, applied);
 }
 
