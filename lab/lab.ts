@@ -156,12 +156,28 @@ async function boot(h: LabHost, merged: string): Promise<void> {
   child.unref();
   closeSync(logFile);
   h.nspawnPid = child.pid;
-  // nspawn's child is the guest's init; if nspawn is ever killed, it must be killed too.
-  for (let i = 0; i < 100 && !h.initPid; i++) {
+  h.initPid = await findInit(h);
+}
+
+/**
+ * The guest's init: the child of nspawn that is PID 1 of its own PID namespace. nspawn
+ * forks short-lived helpers too (its "outer child" exits once init runs), so the first child
+ * seen is not always init; a helper's PID, once gone, would make every later nsenter fail.
+ */
+async function findInit(h: LabHost): Promise<number> {
+  for (let i = 0; i < 400; i++) {
+    const kids = (await run('ps', ['-o', 'pid=', '--ppid', String(h.nspawnPid)], { allowFail: true })).trim().split(/\s+/).filter(Boolean);
+    for (const pid of kids) {
+      try {
+        if (/^NSpid:\s+\d+\s+1$/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'))) return Number(pid);
+      } catch {
+        /* a helper that just exited */
+      }
+    }
+    if (!alive(h.nspawnPid)) break;
     await sleep(50);
-    const kids = (await run('ps', ['-o', 'pid=', '--ppid', String(h.nspawnPid)], { allowFail: true })).trim().split('\n').filter(Boolean);
-    if (kids.length) h.initPid = Number(kids[0]);
   }
+  throw new Error(`${h.name}: systemd-nspawn started no init within 20 s (see ${join(hostDir(h.name), 'console.log')})`);
 }
 
 async function tcpOpen(address: string, port: number): Promise<boolean> {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { up } from '../lab/lab.js';
 import { recap, runCli } from './helpers/cli.js';
@@ -19,6 +20,13 @@ describe('end to end on the lab', function () {
     requireLab(this);
     await up(3, { fresh: true });
     hosts = requireLab(this);
+  });
+
+  it("the lab records each guest's init (PID 1 of its namespace), so tests can enter it", () => {
+    // nspawn's short-lived helper process was once recorded instead, and every later
+    // nsenter into that host failed once it exited.
+    for (const h of hosts) assert.equal(inGuest(h, 'readlink /proc/1/exe').trim(), '/usr/lib/systemd/systemd', h.name);
+    for (const h of hosts) assert.match(readFileSync(`/proc/${h.initPid}/status`, 'utf8'), /^NSpid:\s+\d+\s+1$/m, h.name);
   });
 
   it('converges every host, then a second run changes nothing', async () => {
