@@ -81,12 +81,62 @@ describe('CLI on the local connection', function () {
       await runCli(['site.yml', '-i', 'local'], { cwd: t.dir });
       const r = await runCli(['site.yml', '-i', 'local', '--stats'], { cwd: t.dir });
       assert.equal(r.code, 0, r.stdout + r.stderr);
-      const m = /\nSTATS \*+\nbox : round_trips=(\d+)  channels=(\d+)  sent=[\d.]+ kB  received=[\d.]+ kB  connect=[\d.]+ s  probe=[\d.]+ s  apply=[\d.]+ s\n/.exec(r.stdout);
+      const m = /\nSTATS \*+\nbox : round_trips=(\d+)  requests=\d+  channels=(\d+)  sent=[\d.]+ kB  received=[\d.]+ kB  connect=[\d.]+ s  probe=[\d.]+ s  apply=[\d.]+ s\n/.exec(r.stdout);
       assert.ok(m, r.stdout);
       // One to start the shell, then batches: without look-ahead it would be 1 + 9.
       assert.ok(Number(m[1]) <= 5, `${m[1]} round trips`);
       assert.equal(Number(m[2]), 1);
       assert.match(r.stdout, /\nfinished in [\d.]+ s\n$/);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('a query (changed_when: false, check_mode: false) rides with the look-ahead probes, runs once, and sees earlier changes', async () => {
+    const QUERIES = `
+- hosts: all
+  gather_facts: false
+  vars:
+    out: "{{ playbook_dir }}/out"
+  tasks:
+    - file: {path: "{{ out }}", state: directory}
+    - copy: {dest: "{{ out }}/a", content: "{{ v }}\\n"}
+    - name: read a (a query)
+      command: cat {{ out }}/a
+      register: q1
+      changed_when: false
+      check_mode: false
+    - name: read a again, counting the runs (a query)
+      shell: echo ran >> {{ out }}/query-runs; cat {{ out }}/a
+      register: q2
+      changed_when: false
+      check_mode: false
+    - copy: {dest: "{{ out }}/b", content: "{{ q1.stdout }}/{{ q2.stdout }}\\n"}
+    - copy: {dest: "{{ out }}/c", content: "c\\n"}
+`;
+    const t = testdir({ 'playbooks/site.yml': QUERIES, 'inventory/local.ini': 'box ansible_connection=local\n' });
+    const out = join(t.dir, 'playbooks', 'out');
+    const run = (v: string) => runCli(['site.yml', '-i', 'local', '-e', `v=${v}`, '--stats'], { cwd: t.dir });
+    const runs = () => readFileSync(join(out, 'query-runs'), 'utf8').split('\n').filter(Boolean).length;
+    const trips = (stdout: string) => /box : round_trips=(\d+)  requests=(\d+)/.exec(stdout)!.slice(1).map(Number);
+    try {
+      const first = await run('one');
+      assert.equal(first.code, 0, first.stdout + first.stderr);
+      // The queries ran after a was written, though the look-ahead saw them before.
+      assert.equal(readFileSync(join(out, 'b'), 'utf8'), 'one/one\n');
+      // Ahead of its turn, then again because a changed in between: a query may run twice.
+      const afterFirst = runs();
+      assert.ok(afterFirst === 1 || afterFirst === 2, `${afterFirst} runs`);
+      const noop = await run('one');
+      assert.equal(recap(noop.stdout, 'box').changed, 0, noop.stdout);
+      assert.equal(runs(), afterFirst + 1, 'with nothing changed in between, a query runs once');
+      // Round trips: the shell's start; the first task (no connection yet to look ahead
+      // over); a's probe with both queries, pipelined (3 requests); b and c, whose content
+      // waits for the queries' answers.
+      assert.deepEqual(trips(noop.stdout), [4, 6], noop.stdout);
+      const change = await run('two');
+      assert.equal(readFileSync(join(out, 'b'), 'utf8'), 'two/two\n');
+      assert.equal(recap(change.stdout, 'box').changed, 2, change.stdout);
     } finally {
       t.cleanup();
     }

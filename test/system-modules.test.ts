@@ -74,6 +74,23 @@ describe('system modules: facts + args -> planned changes', () => {
 
   describe('systemd_service / service', () => {
     const unit = (active: string, fileState: string, load = 'loaded', fragment = '/usr/lib/systemd/system/x.service') => ({ unit: { active, fileState, load, fragment } });
+    it('units of one scope are shown by one systemctl, their answers kept apart', () => {
+      const m = findModule('systemd_service') as HostModule<unknown>;
+      const probes = ['a.service', 'b.service'].map((name) => m.probe({ name, scope: 'user' } as never, ctx).unit!);
+      const kind = probes[0]!.merge!.kind;
+      assert.equal(kind, probes[1]!.merge!.kind, 'one kind per scope');
+      assert.notEqual(kind, (m.probe({ name: 'a.service' } as never, ctx).unit!).merge!.kind, 'system units apart from user units');
+      const queries = probes.map((p) => p.merge!.query);
+      assert.match(kind.script(queries), /^systemctl --user show -p \S+ -- a\.service b\.service /);
+      const out = 'LoadState=loaded\nActiveState=active\nUnitFileState=enabled\nFragmentPath=/a\n\nActiveState=inactive\nLoadState=not-found\nUnitFileState=\nFragmentPath=';
+      assert.deepEqual(Object.fromEntries(kind.parse(out, queries)), {
+        'a.service': { load: 'loaded', active: 'active', fileState: 'enabled', fragment: '/a' },
+        'b.service': { load: 'not-found', active: 'inactive', fileState: '', fragment: '' },
+      });
+      // systemctl refuses a whole call for one invalid name: alone it is not-found, in a batch the batch fails.
+      assert.throws(() => kind.parse('', queries), /answered for 0 of 2 units/);
+      assert.deepEqual(probes[0]!.parse('', 0), { load: 'not-found', active: 'inactive', fileState: '', fragment: '' });
+    });
     it('starts a stopped unit and enables it', () => {
       assert.deepEqual(displays(plan('systemd_service', { name: 'nginx', state: 'started', enabled: true }, unit('inactive', 'disabled'))), ['enable nginx', 'start nginx']);
     });

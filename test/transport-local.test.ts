@@ -36,6 +36,14 @@ describe('persistent shell protocol (local connection)', () => {
     assert.equal(t.stats.roundTrips, 51); // 50 commands and the shell's start
   });
 
+  it('counts requests sent together as one round trip, each as a request', async () => {
+    await t.exec({ script: 'true' });
+    const before = { ...t.stats };
+    const answers = await Promise.all([1, 2, 3, 4, 5].map((i) => t.exec({ script: `echo ${i}` })));
+    assert.deepEqual(answers.map((r) => r.stdout.toString()), ['1\n', '2\n', '3\n', '4\n', '5\n']);
+    assert.deepEqual([t.stats.roundTrips - before.roundTrips, t.stats.requests - before.requests], [1, 5]);
+  });
+
   it('isolates each command: exit, cd and set -e stay inside', async () => {
     await t.exec({ script: 'cd /tmp; set -e; exit 3' });
     assert.equal((await t.exec({ script: 'pwd' })).stdout.toString().trim(), process.cwd());
@@ -80,5 +88,90 @@ describe('probe batches', function () {
       stderr: { out: 'visible', rc: 0 },
     });
     await t.close();
+  });
+});
+
+describe('file probes in a batch', function () {
+  this.timeout(30_000);
+  it('answer many paths with a few processes, byte-exact, whatever the names hold', async () => {
+    const { mkdtempSync, writeFileSync, symlinkSync, mkdirSync, lstatSync, statSync, readFileSync, chmodSync } = await import('node:fs');
+    const { createHash } = await import('node:crypto');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { fileProbe, CONTENT_CAP } = await import('../src/modules/facts/file.js');
+    const { batchProbes } = await import('../src/engine/probe-batch.js');
+    const dir = mkdtempSync(join(tmpdir(), 'senex-fp-'));
+    const binary = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256));
+    const files: Record<string, Buffer> = {
+      plain: Buffer.from('a\nb\n'),
+      empty: Buffer.alloc(0),
+      'with space': Buffer.from('x'),
+      'new\nline': Buffer.from('nl'),
+      '-dash': Buffer.from('dash'),
+      '|pipe|': Buffer.from('p'),
+      'ünï': binary,
+      big: Buffer.alloc(CONTENT_CAP + 1, 97),
+    };
+    for (const [name, data] of Object.entries(files)) writeFileSync(join(dir, name), data);
+    chmodSync(join(dir, 'plain'), 0o640);
+    mkdirSync(join(dir, 'sub'));
+    symlinkSync('plain', join(dir, 'link'));
+    symlinkSync('missing', join(dir, 'dangling'));
+    const names = [...Object.keys(files), 'sub', 'link', 'dangling', 'absent'];
+    const probes = names.flatMap((n) => [
+      [`c:${n}`, fileProbe(join(dir, n), { content: true })],
+      [`s:${n}`, fileProbe(join(dir, n), { checksum: true })],
+      [`i:${n}`, fileProbe(join(dir, n))],
+    ] as Array<[string, ReturnType<typeof fileProbe>]>);
+    const t = new LocalTransport('local');
+    const batch = batchProbes(probes);
+    // One stat, one sha256sum, one sha1sum, two finds, cat, base64 and a readlink + stat -L per link.
+    assert.ok((batch.script.match(/\bstat --printf/g) ?? []).length <= 2, 'stat is called once per batch (+ once per link)');
+    const r = await t.exec({ script: `cd ${JSON.stringify(dir)} && ${batch.script}` });
+    const facts = batch.parse(r.stdout.toString('utf8')) as Record<string, import('../src/modules/facts/file.js').FileFacts>;
+    await t.close();
+    const sum = (algo: string, b: Buffer) => createHash(algo).update(b).digest('hex');
+    for (const n of names) {
+      const path = join(dir, n);
+      const c = facts[`c:${n}`]!;
+      if (n === 'absent') {
+        assert.deepEqual(c, { path, exists: false });
+        continue;
+      }
+      const l = lstatSync(path);
+      assert.equal(c.inode?.mode, (l.mode & 0o7777).toString(8).padStart(4, '0'), n);
+      assert.equal(c.inode?.size, l.size, n);
+      assert.equal(c.inode?.type, l.isSymbolicLink() ? 'link' : l.isDirectory() ? 'directory' : 'file', n);
+      if (n === 'link') assert.deepEqual([c.linkTarget, c.target?.size, c.content?.toString()], ['plain', statSync(path).size, 'a\nb\n']);
+      if (n === 'dangling') assert.deepEqual([c.linkTarget, c.target, c.content, c.sha256], ['missing', undefined, undefined, undefined]);
+      if (n === 'sub') assert.deepEqual([c.content, c.sha256], [undefined, undefined]);
+      if (l.isFile()) {
+        const data = readFileSync(path);
+        assert.equal(c.sha256, sum('sha256', data), n);
+        assert.equal(facts[`s:${n}`]!.sha1, sum('sha1', data), n);
+        if (n === 'big') assert.deepEqual([c.content, c.tooLarge], [undefined, true]);
+        else assert.ok(c.content?.equals(data) && c.sha1 === sum('sha1', data), n);
+      }
+    }
+  });
+
+  it('a relative path and one with a leading dash are not taken as options', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { fileProbe } = await import('../src/modules/facts/file.js');
+    const { batchProbes } = await import('../src/engine/probe-batch.js');
+    const dir = mkdtempSync(join(tmpdir(), 'senex-fp-'));
+    writeFileSync(join(dir, '-name'), 'minus');
+    writeFileSync(join(dir, '!'), 'bang');
+    const t = new LocalTransport('local');
+    const batch = batchProbes([
+      ['dash', fileProbe('-name', { content: true })],
+      ['bang', fileProbe('!', { content: true })],
+    ]);
+    const r = await t.exec({ script: `cd ${JSON.stringify(dir)} && ${batch.script}` });
+    await t.close();
+    const facts = batch.parse(r.stdout.toString('utf8')) as Record<string, { content?: Buffer }>;
+    assert.deepEqual([facts.dash?.content?.toString(), facts.bang?.content?.toString()], ['minus', 'bang']);
   });
 });

@@ -3,7 +3,8 @@ import { becomeKey } from '../transport/become.js';
 import type { Vars } from '../vars/scope.js';
 import type { HostRun } from './host-run.js';
 import { batchProbes } from './probe-batch.js';
-import { lookAheadProbes, type LookAheadProbe, type TaskEnv } from './task-runner.js';
+import type { BecomeSpec, ExecResult } from '../transport/types.js';
+import { isQuery, lookAheadProbes, queryRequest, type LookAheadProbe, type QueryRequest, type TaskEnv } from './task-runner.js';
 
 /** Modules that run something on every run: whatever it does may change what a probe saw. */
 const RUNS_EVERY_TIME = new Set(['command', 'shell', 'raw', 'script']);
@@ -36,26 +37,38 @@ export async function prefetchProbes(task: Task, tasksAfter: () => Task[], host:
   host.lookAheadWindow = Math.min(window * 2, 64);
   // A command runs (and so empties the cache) every time: probes for tasks after it would be thrown away.
   const next = tasksAfter().slice(0, window);
-  const end = next.findIndex((t) => RUNS_EVERY_TIME.has(t.module.name));
+  const end = next.findIndex((t) => RUNS_EVERY_TIME.has(t.module.name) && !isQuery(t));
   const ahead = end < 0 ? next : next.slice(0, end);
   const wanted = new Map<string, LookAheadProbe>();
   for (const t of [task, ...ahead]) for (const p of t === task ? own : lookAheadProbes(t, host, env, extra)) if (!host.probeCache.has(p.key)) wanted.set(p.key, p);
-  const groups = new Map<string, LookAheadProbe[]>();
-  for (const p of wanted.values()) {
-    // A become password is typed only for a task: a failed look-ahead must not count as a sudo failure.
-    if (p.become?.password !== undefined) continue;
-    const key = becomeKey(p.become);
-    groups.set(key, [...(groups.get(key) ?? []), p]);
+  const queries = new Map<string, QueryRequest>();
+  for (const t of [task, ...ahead]) {
+    const q = queryRequest(t, host, env, extra);
+    if (q && !host.probeCache.has(q.key)) queries.set(q.key, q);
   }
+  // A become password is typed only for a task: a failed look-ahead must not count as a sudo failure.
+  const groups = new Map<string, { become: BecomeSpec | undefined; probes: LookAheadProbe[]; queries: QueryRequest[] }>();
+  const group = (become: BecomeSpec | undefined) => {
+    const key = becomeKey(become);
+    if (!groups.has(key)) groups.set(key, { become, probes: [], queries: [] });
+    return groups.get(key)!;
+  };
+  for (const p of wanted.values()) if (p.become?.password === undefined) group(p.become).probes.push(p);
+  for (const q of queries.values()) if (q.become?.password === undefined) group(q.become).queries.push(q);
+  // Per become user, the probe batch and the queries go out together: one round trip.
   await Promise.all(
-    [...groups.values()].map(async (probes) => {
-      const batch = batchProbes(probes.map((p) => [p.key, p.probe]));
-      try {
-        const r = await host.timed('probeMs', transport.exec({ script: batch.script, become: probes[0]!.become }));
-        for (const [key, facts] of Object.entries(batch.parseEach(r.stdout.toString('utf8')))) host.probeCache.set(key, facts);
-      } catch {
-        // Lost connection, become refused: each task probes for itself and reports it.
-      }
+    [...groups.values()].flatMap(({ become, probes, queries: qs }) => {
+      const batch = probes.length ? batchProbes(probes.map((p) => [p.key, p.probe])) : undefined;
+      const sent = [
+        ...(batch ? [quietly(transport.exec({ script: batch.script, become }), (r) => Object.entries(batch.parseEach(r.stdout.toString('utf8'))).forEach(([key, facts]) => host.probeCache.set(key, facts)))] : []),
+        ...qs.map((q) => quietly(transport.exec({ script: q.script, stdin: q.stdin, become }), (r) => host.probeCache.set(q.key, r))),
+      ];
+      return [host.timed('probeMs', Promise.all(sent))];
     }),
   );
+}
+
+/** Lost connection, become refused: each task then asks for itself and reports it. */
+function quietly(answer: Promise<ExecResult>, use: (r: ExecResult) => void): Promise<void> {
+  return answer.then(use, () => undefined);
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Probe } from '../modules/types.js';
+import type { MergedQuery, Probe, ProbeKind } from '../modules/types.js';
 
 /**
  * Several read-only probes as one remote script, so that gathering what a task needs is a
@@ -15,7 +15,22 @@ export function batchProbes(probes: Array<[string, Probe]>): {
   parseEach(stdout: string): Record<string, unknown>;
 } {
   const nonce = `__SENEXP_${randomBytes(12).toString('hex')}`;
-  const parts = probes.map(([, p], i) => `printf '\\n${nonce} ${i}\\n'\n(\n${p.script}\n) 2>/dev/null\nprintf '\\n${nonce} ${i} %s\\n' "$?"`);
+  // Probes of a mergeable kind are asked together: one process for all (types.ts ProbeKind).
+  const kinds = new Map<string, { kind: ProbeKind<unknown>; members: Array<[string, MergedQuery]> }>();
+  for (const [name, p] of probes) {
+    if (!p.merge) continue;
+    const entry = kinds.get(p.merge.kind.id) ?? { kind: p.merge.kind, members: [] };
+    entry.members.push([name, p.merge]);
+    kinds.set(p.merge.kind.id, entry);
+  }
+  const scripted = probes.filter(([, p]) => !p.merge);
+  const merged = [...kinds.values()].map(({ kind, members }) => {
+    const queries = members.map(([, m]) => m.query);
+    return { members, probe: { script: kind.script(queries), parse: (out: string) => kind.parse(out, queries) } as Probe<Map<string, unknown>> };
+  });
+  const parts = [...scripted.map(([, p]) => p), ...merged.map((m) => m.probe)].map(
+    (p, i) => `printf '\\n${nonce} ${i}\\n'\n(\n${p.script}\n) 2>/dev/null\nprintf '\\n${nonce} ${i} %s\\n' "$?"`,
+  );
   return {
     script: parts.join('\n'),
     parse: (stdout: string) => parseAll(stdout, false),
@@ -24,13 +39,20 @@ export function batchProbes(probes: Array<[string, Probe]>): {
 
   function parseAll(stdout: string, tolerant: boolean): Record<string, unknown> {
     const facts: Record<string, unknown> = {};
-    probes.forEach(([name, probe], i) => {
+    const attempt = (fn: () => void) => {
       try {
-        facts[name] = parseOne(stdout, name, probe, i);
+        fn();
       } catch (e) {
         if (!tolerant) throw e;
       }
-    });
+    };
+    scripted.forEach(([name, probe], i) => attempt(() => (facts[name] = parseOne(stdout, name, probe, i))));
+    merged.forEach(({ members, probe }, j) =>
+      attempt(() => {
+        const answers = parseOne(stdout, members[0]![0], probe, scripted.length + j) as Map<string, unknown>;
+        for (const [name, m] of members) facts[name] = answers.get(m.kind.key(m.query));
+      }),
+    );
     return facts;
   }
 

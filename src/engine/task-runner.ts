@@ -13,7 +13,7 @@ import type { FileFacts, Inode } from '../modules/facts/file.js';
 import type { FileDiff, HostTaskResult } from '../output/events.js';
 import { BecomeError, ShellExitedError } from '../transport/shell-transport.js';
 import { quote } from '../transport/quote.js';
-import { describeUnreachable, UnreachableError, type BecomeSpec, type Transport } from '../transport/types.js';
+import { describeUnreachable, UnreachableError, type BecomeSpec, type ExecResult, type Transport } from '../transport/types.js';
 import { pythonStr } from '../vars/python-repr.js';
 import { toBool } from '../vars/filters.js';
 import { markFinal, type VarScope, type Vars } from '../vars/scope.js';
@@ -186,6 +186,48 @@ export function lookAheadProbes(task: Task, host: HostRun, env: TaskEnv, extra?:
   }
 }
 
+/**
+ * A command that only reads: `changed_when: false` together with `check_mode: false`, the
+ * idiom for a command that runs even under --check because it changes nothing (a version,
+ * a digest, which validator to use). It may run ahead of its turn, sent with the look-ahead
+ * probes in the same round trip, and does not empty the host's probe cache. A command
+ * marked so that does change the host breaks that promise: drop one of the two keywords.
+ */
+export function isQuery(task: Task): boolean {
+  const never = task.changedWhen?.length === 1 && [false, 'false', 'False'].includes(task.changedWhen[0]!);
+  return (task.module.name === 'command' || task.module.name === 'shell') && task.checkMode === false && never;
+}
+
+/** A query's request as it would be sent now (see isQuery); undefined when it cannot be known yet. */
+export interface QueryRequest {
+  key: string;
+  script: string;
+  stdin: string | undefined;
+  become: BecomeSpec | undefined;
+}
+
+export function queryRequest(task: Task, host: HostRun, env: TaskEnv, extra?: Vars): QueryRequest | undefined {
+  const module = task.module;
+  if (!isQuery(task) || task.loop !== undefined || module.kind !== 'host') return undefined;
+  try {
+    const scope = env.scopes.scope(host, task, extra);
+    if (!conditionsHold(task, scope)) return undefined;
+    const args = moduleArgs(task, module, scope);
+    if (args.creates !== undefined || args.removes !== undefined) return undefined;
+    const [change, ...more] = module.plan(args, {}, moduleContext(task, scope, env)).changes;
+    if (change?.kind !== 'exec' || more.length) return undefined;
+    const become = becomeFor(task, scope, env.options, host);
+    const script = envFor(task, scope) + change.script;
+    return { key: queryKey(become, script, change.stdin), script, stdin: change.stdin, become };
+  } catch {
+    return undefined;
+  }
+}
+
+function queryKey(become: BecomeSpec | undefined, script: string, stdin: string | Buffer | undefined): string {
+  return `${become?.user ?? ''}\0query\0${script}\0${stdin?.toString() ?? ''}`;
+}
+
 function loopItems(task: Task, scope: VarScope): unknown[] {
   const value = scope.template(task.loop);
   const isWithItems = 'with_items' in task.source;
@@ -312,7 +354,7 @@ async function runOnce(task: Task, host: HostRun, env: TaskEnv, scope: VarScope)
   if (check && !plan.failed) recordPlanned(host, plan.changes, facts);
   const diffMode = task.diff ?? env.options.diff;
   const input = { task, args, host, transport, become, check, diffMode, env: envFor(task, scope) };
-  if (plan.changes.length > 0) host.forgetProbes();
+  if (plan.changes.length > 0 && !isQuery(task)) host.forgetProbes();
   const applied = await host.timed('applyMs', failedAsOutcome(host, () => applyPlan(plan, input)));
   return finish(task, host, scope, applied);
 }
@@ -491,7 +533,12 @@ async function applyPlan(plan: Plan, input: ApplyInput): Promise<TaskOutcome> {
   }
   for (const change of plan.changes) {
     const cmd = applyCommand(change);
-    const r = await transport.exec({ script: change.kind === 'exec' ? input.env + cmd.script : cmd.script, stdin: cmd.stdin, become });
+    const script = change.kind === 'exec' ? input.env + cmd.script : cmd.script;
+    // A query's answer may have come with the look-ahead (prefetch.ts); it is used once.
+    const key = isQuery(task) ? queryKey(become, script, cmd.stdin) : undefined;
+    const early = key === undefined ? undefined : (host.probeCache.get(key) as ExecResult | undefined);
+    if (key !== undefined) host.probeCache.delete(key);
+    const r = early ?? (await transport.exec({ script, stdin: cmd.stdin, become }));
     const stdout = r.stdout.toString('utf8');
     const stderr = r.stderr.toString('utf8');
     if (change.kind === 'exec' && module.kind === 'host' && module.collect) {

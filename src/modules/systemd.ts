@@ -1,5 +1,5 @@
 import { shellJoin } from '../transport/quote.js';
-import { defineHostModule, type Change, type Probe } from './types.js';
+import { defineHostModule, mergeableProbe, type Change, type Probe, type ProbeKind } from './types.js';
 
 export interface SystemdArgs {
   name?: string;
@@ -36,6 +36,33 @@ function withLogOnFailure(args: SystemdArgs, command: string, unitName: string):
   return `t=$(date +%s); ${command} || { rc=$?; echo "log of ${unitName.replace(/[^\w@.:-]/g, '_')} since this attempt:" >&2; ${journal} --since "@$t" >&2 2>/dev/null; exit $rc; }`;
 }
 
+const SHOWN = 'LoadState,ActiveState,UnitFileState,FragmentPath';
+
+/**
+ * The state of many units from one `systemctl show` (a dbus round trip each, but one
+ * process): it prints one block per unit, in the order given, blank lines between.
+ */
+const unitKinds = new Map<string, ProbeKind<string>>();
+function unitKind(args: SystemdArgs): ProbeKind<string> {
+  const id = `unit:${args.scope ?? 'system'}`;
+  let kind = unitKinds.get(id);
+  if (!kind) {
+    kind = {
+      id,
+      script: (names) => `${systemctl(args, 'show', '-p', SHOWN, '--', ...names)} 2>/dev/null; true`,
+      parse(out, names) {
+        const blocks = out.trim() === '' ? [] : out.split(/\n\n+/);
+        // One unit systemctl refused to show (an invalid name) is not-found; in a batch it would shift every other answer.
+        if (blocks.length !== names.length && !(names.length === 1 && blocks.length === 0)) throw new Error(`systemctl show answered for ${blocks.length} of ${names.length} units`);
+        return new Map(names.map((n, i) => [n, parseShow(blocks[i] ?? '')]));
+      },
+      key: (name) => name,
+    };
+    unitKinds.set(id, kind);
+  }
+  return kind;
+}
+
 function parseShow(out: string): UnitState {
   const v: Record<string, string> = {};
   for (const line of out.split('\n')) {
@@ -66,7 +93,7 @@ export function defineSystemd(name: 'systemd_service' | 'systemd' | 'service') {
     probe(args): Record<string, Probe> {
       if (!args.name) return {};
       // For scope=user this runs as the become user, against their own manager (Ansible's way).
-      return { unit: { script: `${systemctl(args, 'show', '-p', 'LoadState,ActiveState,UnitFileState,FragmentPath', '--', args.name)} 2>/dev/null; true`, parse: parseShow } };
+      return { unit: mergeableProbe(unitKind(args), args.name) };
     },
     plan(args, facts) {
       const changes: Change[] = [];

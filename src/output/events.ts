@@ -30,6 +30,7 @@ export function emptyHostStats(): HostStats {
 /** What reaching one host cost (--stats, and `transport` in --json). */
 export interface HostTransportStats {
   roundTrips: number;
+  requests: number;
   channelsOpened: number;
   bytesSent: number;
   bytesReceived: number;

@@ -44,7 +44,7 @@ function writeStats(o: PlainOptions, e: Extract<RunEvent, { kind: 'recap' }>): v
       continue;
     }
     o.write(
-      `${name.padEnd(width)}: round_trips=${t.roundTrips}  channels=${t.channelsOpened}  sent=${kB(t.bytesSent)}  received=${kB(t.bytesReceived)}  connect=${secs(t.connectMs)}  probe=${secs(t.probeMs)}  apply=${secs(t.applyMs)}\n`,
+      `${name.padEnd(width)}: round_trips=${t.roundTrips}  requests=${t.requests}  channels=${t.channelsOpened}  sent=${kB(t.bytesSent)}  received=${kB(t.bytesReceived)}  connect=${secs(t.connectMs)}  probe=${secs(t.probeMs)}  apply=${secs(t.applyMs)}\n`,
     );
   }
 }

@@ -35,6 +35,13 @@ __sx_run() {
 }
 `;
 
+/** SENEX_TRACE=1: every request on stderr as it is sent (what a run asks of its hosts, in order). */
+const TRACE = process.env.SENEX_TRACE === '1';
+function traceRequest(n: number, inFlight: number, script: string): void {
+  const lines = script.split('\n');
+  process.stderr.write(`senex trace: request ${n}${inFlight ? ` (behind ${inFlight} in flight)` : ''}, ${lines.length} lines: ${lines[0]!.slice(0, 120)}\n`);
+}
+
 interface Pending {
   nonce: string;
   resolve: (r: ExecResult) => void;
@@ -98,8 +105,11 @@ export class RemoteShell {
     const nonce = `__SENEX_${randomBytes(12).toString('hex')}__`;
     const input = stdin === undefined || stdin.length === 0 ? "''" : Buffer.from(stdin).toString('base64');
     return new Promise<ExecResult>((resolve, reject) => {
+      // Pipelined behind a request still in flight, it costs no extra wait on the network.
+      if (this.pending.length === 0) this.stats.roundTrips++;
+      this.stats.requests++;
+      if (TRACE) traceRequest(this.stats.requests, this.pending.length, script);
       this.pending.push({ nonce, resolve, reject });
-      this.stats.roundTrips++;
       this.send(`__sx_run ${nonce} ${quote(script)} ${input}\n`);
     });
   }

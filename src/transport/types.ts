@@ -22,7 +22,10 @@ export interface ExecResult {
 
 /** Counters a transport keeps for --stats and the benchmark. */
 export interface TransportStats {
+  /** Times the controller waited on the network: requests sent behind one in flight ride along. */
   roundTrips: number;
+  /** Requests answered (probe batches, commands, writes). */
+  requests: number;
   channelsOpened: number;
   bytesSent: number;
   bytesReceived: number;
@@ -55,5 +58,5 @@ export function describeUnreachable(e: UnreachableError, during?: string): strin
 }
 
 export function emptyStats(): TransportStats {
-  return { roundTrips: 0, channelsOpened: 0, bytesSent: 0, bytesReceived: 0, connectMs: 0 };
+  return { roundTrips: 0, requests: 0, channelsOpened: 0, bytesSent: 0, bytesReceived: 0, connectMs: 0 };
 }
