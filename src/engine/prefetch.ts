@@ -18,7 +18,7 @@ export function tasksAhead(nodes: TaskNode[]): Task[] {
  * Look-ahead probing. When a task is about to probe a host (its answers are not cached), the
  * probes of the tasks after it whose arguments are already known go along: one round trip
  * per become user, answers into the host's probe cache, where those tasks then find them.
- * How far ahead grows as windows are used up without a change (4, 8, ... 64 tasks) and
+ * How far ahead grows as windows are used up without a change (4, 16, 64, 256 tasks) and
  * starts small again after each change: a run with nothing to change probes a whole play in
  * a few round trips, a first run (a change every few tasks) wastes few probes.
  *
@@ -34,17 +34,25 @@ export async function prefetchProbes(task: Task, tasksAfter: () => Task[], host:
   const own = lookAheadProbes(task, host, env, extra);
   if (own.length === 0 || own.every((p) => host.probeCache.has(p.key))) return;
   const window = host.lookAheadWindow;
-  host.lookAheadWindow = Math.min(window * 2, 64);
-  // A command runs (and so empties the cache) every time: probes for tasks after it would be thrown away.
+  host.lookAheadWindow = Math.min(window * 4, 256);
+  // A command runs (and so empties the cache) every time: probes for tasks after it would be
+  // thrown away. Not so a query, nor a command guarded by creates/removes: on a converged host
+  // it does not run, and where it does, only what was probed after it is wasted.
   const next = tasksAfter().slice(0, window);
-  const end = next.findIndex((t) => RUNS_EVERY_TIME.has(t.module.name) && !isQuery(t));
+  const end = next.findIndex((t) => RUNS_EVERY_TIME.has(t.module.name) && !isQuery(t) && !('creates' in t.args || 'removes' in t.args));
   const ahead = end < 0 ? next : next.slice(0, end);
   const wanted = new Map<string, LookAheadProbe>();
-  for (const t of [task, ...ahead]) for (const p of t === task ? own : lookAheadProbes(t, host, env, extra)) if (!host.probeCache.has(p.key)) wanted.set(p.key, p);
   const queries = new Map<string, QueryRequest>();
+  // Results the tasks in between will register: a task that uses one would be seen with a
+  // stale value (two roles registering the same name) or none. For such a task only probes
+  // that cost next to nothing go along, and its query waits for its turn.
+  const pending = new Set<string>();
   for (const t of [task, ...ahead]) {
-    const q = queryRequest(t, host, env, extra);
+    const stale = t !== task && mentionsAny(t, pending);
+    for (const p of t === task ? own : lookAheadProbes(t, host, env, extra, { cheapOnly: stale })) if (!host.probeCache.has(p.key)) wanted.set(p.key, p);
+    const q = stale ? undefined : queryRequest(t, host, env, extra);
     if (q && !host.probeCache.has(q.key)) queries.set(q.key, q);
+    if (t.register) pending.add(t.register);
   }
   // A become password is typed only for a task: a failed look-ahead must not count as a sudo failure.
   const groups = new Map<string, { become: BecomeSpec | undefined; probes: LookAheadProbe[]; queries: QueryRequest[] }>();
@@ -66,6 +74,13 @@ export async function prefetchProbes(task: Task, tasksAfter: () => Task[], host:
       return [host.timed('probeMs', Promise.all(sent))];
     }),
   );
+}
+
+/** Whether a task's arguments, conditions or loop name one of these variables. */
+function mentionsAny(task: Task, names: Set<string>): boolean {
+  if (names.size === 0) return false;
+  const text = JSON.stringify([task.args, task.when, task.loop ?? null, task.environment ?? null]);
+  return [...names].some((n) => new RegExp(`\\b${n.replace(/[^\w]/g, '')}\\b`).test(text));
 }
 
 /** Lost connection, become refused: each task then asks for itself and reports it. */

@@ -163,7 +163,7 @@ export interface LookAheadProbe {
  * be known yet: arguments that use a variable an earlier task registers, an action module,
  * a false `when`. Computing them has no effect on the host or on the run.
  */
-export function lookAheadProbes(task: Task, host: HostRun, env: TaskEnv, extra?: Vars): LookAheadProbe[] {
+export function lookAheadProbes(task: Task, host: HostRun, env: TaskEnv, extra?: Vars, opts: { cheapOnly?: boolean } = {}): LookAheadProbe[] {
   const module = task.module;
   if (module.kind === 'action') return [];
   try {
@@ -172,10 +172,16 @@ export function lookAheadProbes(task: Task, host: HostRun, env: TaskEnv, extra?:
     const check = task.checkMode ?? env.options.check;
     const out: LookAheadProbe[] = [];
     for (const scope of scopes) {
-      if (!conditionsHold(task, scope)) continue;
+      // A condition on a result not registered yet (`when: x is changed`) cannot be told
+      // now. Probing anyway costs a wasted probe at worst, never a wrong answer; so it is
+      // done only for probes that cost next to nothing in a batch (one more path for stat),
+      // not for those that start programs of their own (podman, dpkg-query).
+      const known = conditionsKnown(task, scope);
+      if (known === false) continue;
       const args = moduleArgs(task, module, scope);
       const become = becomeFor(task, scope, env.options, host);
       for (const probe of Object.values(module.probe(args, moduleContext(task, scope, env)))) {
+        if ((known === undefined || opts.cheapOnly) && !probe.merge) continue;
         if (check && probe.filePath !== undefined && host.plannedFiles.has(probe.filePath)) continue;
         out.push({ key: probeCacheKey(become, module.name, probe), probe, become });
       }
@@ -262,6 +268,19 @@ function combineItems(host: HostRun, items: TaskOutcome[]): TaskOutcome {
 
 function conditionsHold(task: Task, scope: VarScope): boolean {
   return task.when.every((c) => scope.test(c));
+}
+
+/** Whether the task's conditions hold; undefined when one cannot be told yet. */
+function conditionsKnown(task: Task, scope: VarScope): boolean | undefined {
+  let known: boolean | undefined = true;
+  for (const c of task.when) {
+    try {
+      if (!scope.test(c)) return false;
+    } catch {
+      known = undefined;
+    }
+  }
+  return known;
 }
 
 function skipped(host: HostRun, task: Task): TaskOutcome {

@@ -22,8 +22,11 @@ const PRELUDE = `
 # A become user often cannot enter the login user's home (sudo keeps the cwd); podman and
 # others then fail with "cannot chdir". Move to the user's own home only in that case.
 { [ -x . ] && [ -r . ]; } 2>/dev/null || cd "\${HOME:-/}" 2>/dev/null || cd /
-if [ -z "\${XDG_RUNTIME_DIR:-}" ] && [ -d "/run/user/$(id -u)" ]; then export XDG_RUNTIME_DIR="/run/user/$(id -u)"; fi
+# The user manager's runtime dir (systemctl --user, podman) may appear only mid-run, once
+# linger is enabled: looked for before each request, as long as it is missing (no fork).
+__sx_uid=$(id -u)
 __sx_run() {
+  [ -n "\${XDG_RUNTIME_DIR:-}" ] || { [ -d "/run/user/$__sx_uid" ] && export XDG_RUNTIME_DIR="/run/user/$__sx_uid"; }
   if [ -n "$3" ]; then
     printf '%s' "$3" | base64 -d | ( eval "$2" )
   else
@@ -35,11 +38,17 @@ __sx_run() {
 }
 `;
 
-/** SENEX_TRACE=1: every request on stderr as it is sent (what a run asks of its hosts, in order). */
-const TRACE = process.env.SENEX_TRACE === '1';
+/**
+ * SENEX_TRACE=1: every request on stderr as it is sent, and when its answer came (what a run
+ * asks of its hosts, in order); SENEX_TRACE=2: with the whole script. Secrets are in stdin,
+ * never in scripts, and stdin is not traced.
+ */
+const TRACE = process.env.SENEX_TRACE === '1' || process.env.SENEX_TRACE === '2';
+const TRACE_SCRIPTS = process.env.SENEX_TRACE === '2';
 function traceRequest(n: number, inFlight: number, script: string): void {
   const lines = script.split('\n');
-  process.stderr.write(`senex trace: request ${n}${inFlight ? ` (behind ${inFlight} in flight)` : ''}, ${lines.length} lines: ${lines[0]!.slice(0, 120)}\n`);
+  const text = TRACE_SCRIPTS ? `\n${script}` : lines[0]!.slice(0, 120);
+  process.stderr.write(`senex trace: request ${n}${inFlight ? ` (behind ${inFlight} in flight)` : ''}, ${lines.length} lines: ${text}\n`);
 }
 
 interface Pending {
@@ -81,7 +90,7 @@ export class RemoteShell {
     private readonly onLost: (reason: string) => Error,
   ) {}
 
-  /** Installs the prelude and waits until the shell answers. */
+  /** Installs the prelude; resolves when the shell answers (requests may be sent at once). */
   async start(): Promise<void> {
     this.channel.onData((chunk) => this.receive(chunk, 'out'));
     this.channel.onStderr?.((chunk) => this.receive(chunk, 'err'));
@@ -104,11 +113,21 @@ export class RemoteShell {
     if (this.closedReason !== undefined) return Promise.reject(this.onLost(this.closedReason));
     const nonce = `__SENEX_${randomBytes(12).toString('hex')}__`;
     const input = stdin === undefined || stdin.length === 0 ? "''" : Buffer.from(stdin).toString('base64');
-    return new Promise<ExecResult>((resolve, reject) => {
+    return new Promise<ExecResult>((resolveRun, reject) => {
+      let resolve: (r: ExecResult) => void = resolveRun;
       // Pipelined behind a request still in flight, it costs no extra wait on the network.
       if (this.pending.length === 0) this.stats.roundTrips++;
       this.stats.requests++;
-      if (TRACE) traceRequest(this.stats.requests, this.pending.length, script);
+      if (TRACE) {
+        const n = this.stats.requests;
+        const sent = performance.now();
+        traceRequest(n, this.pending.length, script);
+        const answered = resolve;
+        resolve = (r: ExecResult) => {
+          process.stderr.write(`senex trace: answer ${n}: rc=${r.rc}, ${r.stdout.length + r.stderr.length} bytes, ${(performance.now() - sent).toFixed(1)} ms after it was sent\n`);
+          answered(r);
+        };
+      }
       this.pending.push({ nonce, resolve, reject });
       this.send(`__sx_run ${nonce} ${quote(script)} ${input}\n`);
     });

@@ -89,8 +89,12 @@ export abstract class ShellTransport implements Transport {
       if (gone !== undefined || !become) return this.lost(gone ?? reason);
       return started ? new ShellExitedError(this.host, become, reason) : new BecomeError(this.host, become, reason);
     });
-    await shell.start();
-    started = true;
+    // The first request follows the prelude without waiting for it: one round trip, not two.
+    // Should the shell not start (sudo refused), that request fails with the reason.
+    shell.start().then(
+      () => (started = true),
+      () => undefined,
+    );
     return shell;
   }
 }
