@@ -12,6 +12,8 @@
  *                                            once by senex-play (not timed), then both tools'
  *                                            no-op runs alternate; the first-run samples of
  *                                            that size are kept from the last full measurement
+ *        npm run bench -- 30:3:noop:senex    the same, senex-play only (where an Ansible run
+ *                                            takes too long to repeat); the table says so
  *        node dist/bench/site.js --import-log FILE   samples from an earlier run's log lines
  * Samples are kept per size in docs/benchmarks.json; the table shows every size measured.
  */
@@ -26,8 +28,8 @@ const REPO = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const importLog = process.argv[2] === '--import-log' ? process.argv[3] : undefined;
 const DEFAULT_RUNS = Number(process.argv[3] ?? 3);
 const plan = importLog ? [] : (process.argv[2] ?? '1,10').split(',').map((s) => {
-  const [size, runs, only] = s.split(':');
-  return { size: Number(size), runs: Number(runs ?? DEFAULT_RUNS), noopOnly: only === 'noop' };
+  const [size, runs, ...flags] = s.split(':');
+  return { size: Number(size), runs: Number(runs ?? DEFAULT_RUNS), noopOnly: flags.includes('noop'), senexOnly: flags.includes('senex') };
 });
 const RESULTS = join(REPO, 'docs', 'benchmarks.json');
 const BIN = join(REPO, 'bin', 'senex-play.js');
@@ -82,7 +84,7 @@ async function runTool(tool: Tool, hosts: number): Promise<Sample> {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (xs: number[]) => (xs.some((x) => Number.isNaN(x)) ? 'n/a' : `${median(xs).toFixed(2)} (${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)})`);
+const fmt = (xs: number[]) => (xs.length === 0 ? 'not run' : xs.some((x) => Number.isNaN(x)) ? 'n/a' : `${median(xs).toFixed(2)} (${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)})`);
 
 type Samples = Record<Tool, Record<Kind, Sample[]>>;
 interface Results {
@@ -119,7 +121,7 @@ function render(results: Results): string {
       const ratio = median(an.map((s) => s.wallS)) / median(sp.map((s) => s.wallS));
       const trips = sp.map((s) => s.roundTrips).filter((t): t is number => t !== undefined);
       rows.push(
-        `| ${n} | ${kind === 'first' ? 'first run (fresh hosts)' : 'no-op re-run'} | ${sp.length}/${an.length} | ${fmt(sp.map((s) => s.wallS))} | ${fmt(an.map((s) => s.wallS))} | ${Number.isNaN(ratio) ? 'n/a (a run failed)' : `${ratio.toFixed(1)}x`} | ${fmt(sp.map((s) => s.rssMb))} | ${fmt(an.map((s) => s.rssMb))} | ${trips.length ? median(trips) : 'n/a'} |`,
+        `| ${n} | ${kind === 'first' ? 'first run (fresh hosts)' : 'no-op re-run'} | ${sp.length}/${an.length} | ${fmt(sp.map((s) => s.wallS))} | ${fmt(an.map((s) => s.wallS))} | ${an.length === 0 || sp.length === 0 ? 'n/a' : Number.isNaN(ratio) ? 'n/a (a run failed)' : `${ratio.toFixed(1)}x`} | ${fmt(sp.map((s) => s.rssMb))} | ${fmt(an.map((s) => s.rssMb))} | ${trips.length ? median(trips) : 'n/a'} |`,
       );
     }
   }
@@ -163,15 +165,15 @@ function writeBenchmarksMd(results: Parameters<typeof render>[0]): void {
 async function main(): Promise<void> {
   const results = loadResults();
   if (importLog) Object.assign(results.cases, fromLog(importLog));
-  for (const { size: n, runs, noopOnly } of plan) {
+  for (const { size: n, runs, noopOnly, senexOnly } of plan) {
     const samples = emptySamples();
     if (noopOnly) {
       await up(n, { fresh: true });
       const converge = await runTool('senex-play', n);
-      process.stderr.write(`bench: ${n} hosts converged by senex-play (not timed: ${converge.wallS} s, exit ${converge.code})\n`);
+      process.stderr.write(`bench: ${n} hosts converged by senex-play (its first run on fresh hosts: ${converge.wallS} s, exit ${converge.code}, ${converge.rssMb.toFixed(0)} MB)\n`);
       for (let r = 0; r < runs; r++) {
-        const order: Tool[] = r % 2 === 0 ? ['senex-play', 'ansible-playbook'] : ['ansible-playbook', 'senex-play'];
-        for (const tool of order) {
+        const both: Tool[] = r % 2 === 0 ? ['senex-play', 'ansible-playbook'] : ['ansible-playbook', 'senex-play'];
+        for (const tool of senexOnly ? (['senex-play'] as Tool[]) : both) {
           const s = await runTool(tool, n);
           process.stderr.write(`bench: ${n} hosts, ${tool}, noop run ${r + 1}/${runs}: ${s.wallS} s, exit ${s.code}, ${s.rssMb.toFixed(0)} MB${s.roundTrips ? `, ${s.roundTrips} round trips/host` : ''}\n`);
           samples[tool].noop.push(s.code === 0 ? s : { ...s, wallS: NaN });
@@ -179,6 +181,8 @@ async function main(): Promise<void> {
       }
       const previous = results.cases[String(n)]?.samples;
       if (previous) for (const tool of ['senex-play', 'ansible-playbook'] as Tool[]) samples[tool].first = previous[tool].first;
+      // Without an earlier measurement of this size, the converging run (on fresh hosts) is senex-play's first-run sample.
+      if (!previous) samples['senex-play'].first.push(converge.code === 0 ? converge : { ...converge, wallS: NaN });
       results.cases[String(n)] = { runs, date: new Date().toISOString().slice(0, 10), samples };
       writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
       writeBenchmarksMd(results);
