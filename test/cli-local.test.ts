@@ -142,6 +142,19 @@ describe('CLI on the local connection', function () {
     }
   });
 
+  it('SENEX_TRACE=1 shows every request and its answer, as many as --stats counts', async () => {
+    const t = setup();
+    try {
+      const r = await runCli(['site.yml', '-i', 'local', '--stats'], { cwd: t.dir, env: { SENEX_TRACE: '1' } });
+      assert.equal(r.code, 0, r.stderr);
+      const requests = Number(/requests=(\d+)/.exec(r.stdout)![1]);
+      assert.equal((r.stderr.match(/^senex trace: request \d+/gm) ?? []).length, requests, r.stderr);
+      assert.equal((r.stderr.match(/^senex trace: answer \d+: rc=\d+, \d+ bytes, [\d.]+ ms after it was sent$/gm) ?? []).length, requests, r.stderr);
+    } finally {
+      t.cleanup();
+    }
+  });
+
   it('--check on a fresh tree lists every change and creates nothing', async () => {
     const t = setup();
     try {

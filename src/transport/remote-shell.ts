@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { redact } from '../vault/redact.js';
 import { quote } from './quote.js';
 import type { ExecResult, TransportStats } from './types.js';
 
@@ -40,15 +41,15 @@ __sx_run() {
 
 /**
  * SENEX_TRACE=1: every request on stderr as it is sent, and when its answer came (what a run
- * asks of its hosts, in order); SENEX_TRACE=2: with the whole script. Secrets are in stdin,
- * never in scripts, and stdin is not traced.
+ * asks of its hosts, in order); SENEX_TRACE=2: with the whole script. stdin (where secrets
+ * travel) is not traced, and the run's known secrets are masked as everywhere else.
  */
 const TRACE = process.env.SENEX_TRACE === '1' || process.env.SENEX_TRACE === '2';
 const TRACE_SCRIPTS = process.env.SENEX_TRACE === '2';
 function traceRequest(n: number, inFlight: number, script: string): void {
   const lines = script.split('\n');
   const text = TRACE_SCRIPTS ? `\n${script}` : lines[0]!.slice(0, 120);
-  process.stderr.write(`senex trace: request ${n}${inFlight ? ` (behind ${inFlight} in flight)` : ''}, ${lines.length} lines: ${text}\n`);
+  process.stderr.write(redact(`senex trace: request ${n}${inFlight ? ` (behind ${inFlight} in flight)` : ''}, ${lines.length} lines: ${text}\n`));
 }
 
 interface Pending {

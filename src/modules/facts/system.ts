@@ -20,7 +20,6 @@ export function systemFactsProbe(): Probe<Record<string, unknown>> {
     'command -v dnf >/dev/null 2>&1 && echo pkg_mgr=dnf',
     '[ -d /run/systemd/system ] && echo service_mgr=systemd',
     'command -v systemctl >/dev/null 2>&1 && printf "systemd_version=%s\\n" "$(systemctl --version 2>/dev/null | sed -n "1s/^systemd \\([0-9]*\\).*/\\1/p")"',
-    'command -v podman >/dev/null 2>&1 && printf "podman_version=%s\\n" "$(podman --version 2>/dev/null | sed -n "s/^podman version //p")"',
     'command -v ip >/dev/null 2>&1 && printf "default_ipv4=%s\\n" "$(ip -4 route get 198.18.0.0 2>/dev/null | sed -n "s/.* src \\([0-9.]*\\).*/\\1/p")"',
   ].join('\n');
   return { script, parse: parseSystemFacts };
@@ -64,7 +63,6 @@ export function parseSystemFacts(out: string): Record<string, unknown> {
   set('pkg_mgr', raw.pkg_mgr);
   set('service_mgr', raw.service_mgr);
   set('systemd_version', raw.systemd_version);
-  set('podman_version', raw.podman_version);
   if (raw.default_ipv4) facts.default_ipv4 = { address: raw.default_ipv4 };
   return facts;
 }
