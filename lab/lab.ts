@@ -87,6 +87,22 @@ async function ensurePrereqs(): Promise<void> {
   await run('apt-get', ['install', '-y', '-qq', ...missing]);
 }
 
+/**
+ * Every guest's systemd takes several inotify instances; past about a dozen guests the
+ * kernel's default of 128 per user runs out and a guest's PID 1 exits at boot ("Failed to
+ * allocate manager object: Too many open files"). Raised, never lowered, as for any host
+ * that runs many containers.
+ */
+async function ensureInotify(hosts: number): Promise<void> {
+  const wanted: Record<string, number> = { 'fs.inotify.max_user_instances': Math.max(128, 32 * hosts), 'fs.inotify.max_user_watches': Math.max(65536, 16384 * hosts) };
+  for (const [key, value] of Object.entries(wanted)) {
+    const file = `/proc/sys/${key.replace(/\./g, '/')}`;
+    if (Number(readFileSync(file, 'utf8')) >= value) continue;
+    log(`raising ${key} to ${value} for ${hosts} guests`);
+    writeFileSync(file, `${value}\n`);
+  }
+}
+
 /** The base image for the current recipe, built once; a new recipe builds a new image. */
 async function ensureImage(): Promise<string> {
   mkdirSync(CACHE, { recursive: true });
@@ -282,6 +298,7 @@ ${lines}
 export async function up(count: number, opts: { fresh?: boolean } = {}): Promise<LabHost[]> {
   return withLock(async () => {
     await ensurePrereqs();
+    await ensureInotify(count);
     const image = await ensureImage();
     const previous = new Map(readState().map((h) => [h.name, h]));
     const hosts: LabHost[] = [];
