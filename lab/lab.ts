@@ -322,7 +322,7 @@ export async function up(count: number, opts: { fresh?: boolean } = {}): Promise
       }),
     );
     // Hosts beyond N from an earlier, larger lab are stopped.
-    for (const [name, h] of previous) if (!hosts.some((x) => x.name === name)) await stopHost(h);
+    await Promise.all([...previous].filter(([name]) => !hosts.some((x) => x.name === name)).map(([, h]) => stopHost(h)));
     writeState(hosts);
     writeFileSync(KNOWN_HOSTS, hosts.map(knownHostsLine).join('\n') + '\n');
     const states = await Promise.all(hosts.map((h) => waitReady(h)));
