@@ -6,6 +6,7 @@ import type { MergedQuery, Probe, ProbeKind } from '../modules/types.js';
  * single round trip. Each probe runs in its own subshell and its output streams back between
  * two marker lines carrying a random nonce, which no probe output can contain by chance:
  * no command substitution, no base64, so a probe costs its own commands and one fork.
+ * Probes of a mergeable kind (files, units) share one such section and one set of processes.
  */
 export function batchProbes(probes: Array<[string, Probe]>): {
   script: string;
