@@ -431,11 +431,18 @@ export async function status(): Promise<void> {
   }
 }
 
+/** N of `up N` / `reset N`: a whole number of hosts, 3 when not given. */
+function hostCount(cmd: string, arg: string | undefined): number {
+  if (arg === undefined) return 3;
+  if (/^[1-9]\d{0,2}$/.test(arg)) return Number(arg);
+  throw new Error(`'${cmd} ${arg}': N is how many hosts (lab1..labN), a number from 1 to 999; e.g. 'npm run lab -- ${cmd} 3'`);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [cmd = 'status', arg] = argv;
   if (process.getuid?.() !== 0) throw new Error('the lab needs root (network namespaces, overlay mounts, systemd-nspawn)');
-  if (cmd === 'up') await up(arg ? Number(arg) : 3);
-  else if (cmd === 'reset') await up(arg ? Number(arg) : 3, { fresh: true });
+  if (cmd === 'up') await up(hostCount(cmd, arg));
+  else if (cmd === 'reset') await up(hostCount(cmd, arg), { fresh: true });
   else if (cmd === 'down') await down();
   else if (cmd === 'status') await status();
   else if (cmd === 'reboot' && arg) await reboot(arg);

@@ -160,8 +160,19 @@ export class RoleLoader {
   }
 }
 
-/** A role's argument_specs as a JSON schema for its variables. */
+const argumentSchemas = new WeakMap<ArgumentSpec, object>();
+
+/**
+ * A role's argument_specs as a JSON schema for its variables: one object per spec, because
+ * the validator compiles a schema once per object (a new one per host compiled it per host).
+ */
 export function argumentSchema(spec: ArgumentSpec): object {
+  let schema = argumentSchemas.get(spec);
+  if (!schema) argumentSchemas.set(spec, (schema = buildArgumentSchema(spec)));
+  return schema;
+}
+
+function buildArgumentSchema(spec: ArgumentSpec): object {
   const toSchema = (o: ArgumentOption): Record<string, unknown> => {
     const types: Record<string, unknown> = {
       str: { type: 'string' },
