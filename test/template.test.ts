@@ -36,6 +36,17 @@ describe('templating (Jinja2 as Ansible configures it)', () => {
   ];
   for (const [title, src, ctx, want] of cases) it(title, () => assert.equal(render(src, ctx), want));
 
+  it('a playbook value reads backslashes in its {{ }} strings as Ansible does; a template file as Jinja2 does', () => {
+    // YAML "{{ v | regex_replace('(\\d+)', '<\\1>') }}" arrives as the source below.
+    const src = "{{ 'v5.4' | regex_replace('([0-9]+)', '<\\1>') }}";
+    assert.equal(t.template(src, {}), 'v<5>.<4>');
+    assert.equal(t.template(`x ${src}`, {}), 'x v<5>.<4>'); // inside a longer string too
+    assert.equal(render(src), 'v<\u0001>.<\u0001>'); // a .j2 file: '\1' is chr(1), as in Jinja2
+    assert.equal(t.template("{{ 'a\\nb' }}", {}), 'a\\nb'); // not a newline: Ansible's quirk, kept
+    assert.equal(t.test("'\\n' == x", { x: '\n' }), true); // conditions are not escaped
+    assert.equal(t.template('C:\\temp {{ "x" }}', {}), 'C:\\temp x'); // text outside {{ }} untouched
+  });
+
   it('a single expression keeps its type', () => {
     assert.deepEqual(t.template('{{ xs }}', { xs: [1, { a: 2 }] }), [1, { a: 2 }]);
     assert.equal(t.template('{{ n + 1 }}', { n: 1 }), 2);

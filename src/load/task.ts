@@ -281,7 +281,7 @@ export class TaskLoader {
   private checkTemplates(value: unknown, parent?: unknown, key?: string | number): void {
     if (typeof value === 'string') {
       if (!isTemplated(value)) return;
-      const err = this.ctx.templater.check(value);
+      const err = this.ctx.templater.check(value, { playbookValue: true });
       if (err) throw new ValidationError('E_TEMPLATE', err.message, { pos: templatePos(posOf(parent, key), err.line, err.col), hint: 'fix the Jinja2 syntax of this value' });
     } else if (Array.isArray(value)) {
       value.forEach((v, i) => this.checkTemplates(v, value, i));

@@ -104,6 +104,26 @@ export function wrapOutputs(src: string, filter: string): string {
   return out + src.slice(last);
 }
 
+const STRING_LITERAL = /"(?:[^"\\]|\\[\s\S])*"|'(?:[^'\\]|\\[\s\S])*'/g;
+
+/**
+ * Ansible doubles every backslash in the string literals of a playbook value's `{{ }}`
+ * blocks before Jinja2 reads them (its templar's `_escape_backslashes`): `"{{ x |
+ * regex_replace('(a)', '\\1') }}"` in YAML reaches Jinja2 as `'\\1'`, a backreference, not
+ * chr(1). Template files and conditions (`when:`) are read as Jinja2 reads them, without it.
+ */
+export function playbookBackslashes(src: string): string {
+  if (!src.includes('\\') || !src.includes('{{')) return src;
+  let out = '';
+  let last = 0;
+  for (const b of blocks(src)) {
+    if (b.kind !== 'expr' || !b.code.includes('\\')) continue;
+    out += src.slice(last, b.codeStart) + b.code.replace(STRING_LITERAL, (lit) => lit.replace(/\\/g, '\\\\'));
+    last = b.codeStart + b.code.length;
+  }
+  return out + src.slice(last);
+}
+
 /**
  * Jinja2 decodes string literals with Python's unicode-escape: `'\\d'` stays
  * backslash-d, `'\\2'` is chr(2), `'\\x41'` is A. minijinja knows fewer escapes and
@@ -112,7 +132,7 @@ export function wrapOutputs(src: string, filter: string): string {
 export function pythonEscapes(code: string): string {
   if (!code.includes('\\')) return code;
   const u = (n: number) => `\\u${n.toString(16).padStart(4, '0')}`;
-  return code.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, (lit) =>
+  return code.replace(STRING_LITERAL, (lit) =>
     lit.replace(/\\([0-7]{1,3}|x[0-9a-fA-F]{2}|[\s\S])/g, (m, e: string) => {
       if (/^[0-7]/.test(e)) return u(parseInt(e, 8));
       if (e.startsWith('x') && e.length === 3) return u(parseInt(e.slice(1), 16));

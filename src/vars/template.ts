@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { FilterError, filters, tests, truthy, type JinjaFunction } from './filters.js';
 import { fromEngine, printed } from './python-repr.js';
-import { isVariablePath, pythonEscapes, soleExpression, unguardedNames, wrapOutputs } from './template-source.js';
+import { isVariablePath, playbookBackslashes, pythonEscapes, soleExpression, unguardedNames, wrapOutputs } from './template-source.js';
 
 // minijinja-js is CommonJS with a wasm payload; load it the CommonJS way.
 const require = createRequire(import.meta.url);
@@ -76,7 +76,8 @@ export class Templater {
    * Templates a value from a playbook: a string that is exactly one `{{ expr }}` keeps the
    * expression's type (a list stays a list), anything else renders to a string.
    */
-  template(source: string, context: Record<string, unknown>): unknown {
+  template(text: string, context: Record<string, unknown>): unknown {
+    const source = playbookBackslashes(text);
     const sole = soleExpression(source);
     if (sole === undefined) return this.render(source, context);
     const expr = pythonEscapes(sole);
@@ -95,7 +96,8 @@ export class Templater {
   }
 
   /** Parses a template without rendering it, to report syntax errors before the run. */
-  check(source: string): TemplateError | undefined {
+  check(text: string, opts: { playbookValue?: boolean } = {}): TemplateError | undefined {
+    const source = opts.playbookValue ? playbookBackslashes(text) : text;
     const expr = soleExpression(source);
     if (expr !== undefined) {
       try {
