@@ -16,8 +16,10 @@ role_packages="nginx postfix mailutils logrotate cron curl prometheus-node-expor
 # Validators the tests use on the hosts (their services masked).
 validators="prometheus prometheus-alertmanager"
 
+# python3 and python3-apt are what Ansible's modules need on a managed host (its apt module in
+# --check fails without python3-apt): the tests and the benchmark run ansible-playbook here too.
 debootstrap --variant=minbase \
-  --include=systemd,systemd-sysv,dbus,libpam-systemd,dbus-user-session,openssh-server,sudo,iproute2,podman,uidmap,passt,python3,ca-certificates \
+  --include=systemd,systemd-sysv,dbus,libpam-systemd,dbus-user-session,openssh-server,sudo,iproute2,podman,uidmap,passt,python3,python3-apt,ca-certificates \
   trixie "$tmp" "$mirror"
 
 inside() { chroot "$tmp" /usr/bin/env DEBIAN_FRONTEND=noninteractive LC_ALL=C "$@"; }
