@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { recap, runCli } from './helpers/cli.js';
 import { snapshot } from './helpers/snapshot.js';
@@ -137,6 +137,42 @@ describe('CLI on the local connection', function () {
       const change = await run('two');
       assert.equal(readFileSync(join(out, 'b'), 'utf8'), 'two/two\n');
       assert.equal(recap(change.stdout, 'box').changed, 2, change.stdout);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('a write keeps the probes of unrelated files, and drops those that reach it through a symlink', async () => {
+    // Six new files: a change empties the probe cache only of what it could have touched, so
+    // the look-ahead's answers for the other files stay. Then a file written through "real"
+    // and edited through "link" (a symlink to it): the edit must see the write.
+    const FILES = `
+- hosts: all
+  gather_facts: false
+  vars:
+    out: "{{ playbook_dir }}/out"
+  tasks:
+    - copy: {dest: "{{ out }}/one", content: "1\\n"}
+    - copy: {dest: "{{ out }}/two", content: "2\\n"}
+    - copy: {dest: "{{ out }}/three", content: "3\\n"}
+    - copy: {dest: "{{ out }}/four", content: "4\\n"}
+    - copy: {dest: "{{ out }}/five", content: "5\\n"}
+    - copy: {dest: "{{ out }}/six", content: "6\\n"}
+    - copy: {dest: "{{ out }}/real/conf", content: "written\\n"}
+    - lineinfile: {path: "{{ out }}/link/conf", line: "edited", create: true}
+`;
+    const t = testdir({ 'playbooks/site.yml': FILES, 'playbooks/out/real/.keep': '', 'inventory/local.ini': 'box ansible_connection=local\n' });
+    const out = join(t.dir, 'playbooks', 'out');
+    symlinkSync('real', join(out, 'link'));
+    try {
+      const r = await runCli(['site.yml', '-i', 'local', '--stats'], { cwd: t.dir });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.equal(readFileSync(join(out, 'real', 'conf'), 'utf8'), 'written\nedited\n');
+      assert.equal(recap(r.stdout, 'box').changed, 8, r.stdout);
+      // Eight applies, the shell's start with the first probe, and look-ahead batches: with
+      // every change emptying the cache it was a probe round trip per task (17).
+      const trips = Number(/box : round_trips=(\d+)/.exec(r.stdout)![1]);
+      assert.ok(trips <= 12, `${trips} round trips`);
     } finally {
       t.cleanup();
     }

@@ -98,3 +98,16 @@ describe('engine behaviour (local connection)', function () {
     assert.deepEqual(recap(r.stdout, 'h1'), { ok: 1, changed: 1, unreachable: 0, failed: 1, skipped: 0, rescued: 0, ignored: 0 });
   });
 });
+
+describe('probe cache: what a change reaches', () => {
+  it('a path, its directories and what lies below it; a new directory has nothing below it', async () => {
+    const { reaches } = await import('../src/engine/host-run.js');
+    const write = { name: '/etc/app/conf', below: true };
+    const mkdir = { name: '/etc/app', below: false };
+    const reached = (t: typeof write, paths: string[]) => paths.filter((p) => reaches(t, p));
+    const paths = ['/etc/app/conf', '/etc/app', '/etc', '/', '/etc/app/conf/x', '/etc/app/confx', '/etc/app/other', '/etc/ap'];
+    assert.deepEqual(reached(write, paths), ['/etc/app/conf', '/etc/app', '/etc', '/', '/etc/app/conf/x']);
+    assert.deepEqual(reached(mkdir, paths), ['/etc/app', '/etc', '/']);
+    assert.deepEqual(reached({ name: '/', below: true }, paths), paths);
+  });
+});

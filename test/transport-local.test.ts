@@ -95,7 +95,7 @@ describe('probe batches', function () {
 describe('file probes in a batch', function () {
   this.timeout(30_000);
   it('answer many paths with a few processes, byte-exact, whatever the names hold', async () => {
-    const { mkdtempSync, writeFileSync, symlinkSync, mkdirSync, lstatSync, statSync, readFileSync, chmodSync } = await import('node:fs');
+    const { mkdtempSync, writeFileSync, symlinkSync, mkdirSync, lstatSync, statSync, readFileSync, chmodSync, realpathSync } = await import('node:fs');
     const { createHash } = await import('node:crypto');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
@@ -135,8 +135,12 @@ describe('file probes in a batch', function () {
     for (const n of names) {
       const path = join(dir, n);
       const c = facts[`c:${n}`]!;
+      // The names a change elsewhere could reach this path by: through the directory, and followed.
+      const real = join(realpathSync(dir), n);
+      const followed = n === 'link' ? join(realpathSync(dir), 'plain') : n === 'dangling' ? join(realpathSync(dir), 'missing') : real;
+      assert.deepEqual(c.aliases, [...new Set([real, followed])], n);
       if (n === 'absent') {
-        assert.deepEqual(c, { path, exists: false });
+        assert.deepEqual(c, { path, exists: false, aliases: [real] });
         continue;
       }
       const l = lstatSync(path);

@@ -17,7 +17,8 @@ export class HostRun {
   readonly includedVars: Vars = {};
   /**
    * Probe results since the last change applied to this host, by user, module and script.
-   * Any change applied (or, under --check, planned) empties it. Under --check, files a
+   * A change applied (or, under --check, planned) drops what it could have reached
+   * (forgetProbes). Under --check, files a
    * planned change would touch are answered from plannedFiles first.
    */
   readonly probeCache = new Map<string, unknown>();
@@ -79,9 +80,15 @@ export class HostRun {
     }
   }
 
-  /** Something changed on the host: every probe answer may be stale. */
-  forgetProbes(): void {
-    this.probeCache.clear();
+  /**
+   * Something changed on the host. With `touched` (the paths it changed, by their resolved
+   * names), a file probe's answer that none of them can reach stays, and every other answer
+   * goes: a unit's state, a package, a query may depend on any file. Without it (a command
+   * ran, attributes that a hard link would share), every answer may be stale.
+   */
+  forgetProbes(touched?: TouchedPath[]): void {
+    if (touched === undefined) this.probeCache.clear();
+    else for (const [key, answer] of this.probeCache) if (!untouchedFile(answer, touched)) this.probeCache.delete(key);
     this.lookAheadWindow = LOOK_AHEAD_START;
   }
 
@@ -91,4 +98,26 @@ export class HostRun {
     this.isConnected = false;
     await t?.close();
   }
+}
+
+/**
+ * A path a change reached, by one of its resolved names (FileFacts.aliases). Its directories
+ * changed too (an entry, an mtime; a new directory's missing parents were created), and so
+ * did what lies below it, except after creating a directory, which had nothing below it.
+ */
+export interface TouchedPath {
+  name: string;
+  below: boolean;
+}
+
+/** A file probe's answer that none of the touched paths can have reached. */
+function untouchedFile(answer: unknown, touched: TouchedPath[]): boolean {
+  const names = (answer as FileFacts | undefined)?.aliases;
+  return Array.isArray(names) && names.every((n) => touched.every((t) => !reaches(t, n)));
+}
+
+/** Whether a change at `t` can have changed what a probe of `probed` saw. */
+export function reaches(t: TouchedPath, probed: string): boolean {
+  const within = (inner: string, outer: string) => inner !== outer && (outer === '/' || inner.startsWith(`${outer}/`));
+  return probed === t.name || within(t.name, probed) || (t.below && within(probed, t.name));
 }

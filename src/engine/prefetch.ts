@@ -22,9 +22,10 @@ export function tasksAhead(nodes: TaskNode[]): Task[] {
  * starts small again after each change: a run with nothing to change probes a whole play in
  * a few round trips, a first run (a change every few tasks) wastes few probes.
  *
- * Speculation never makes a result wrong: the cache is keyed by the exact probe script and
- * emptied by every change applied to the host, so an answer from before a change is never
- * used after it. It may cost a wasted probe (a later task's arguments differed at run time).
+ * Speculation never makes a result wrong: the cache is keyed by the exact probe script, and
+ * every change applied to the host drops each answer it could have reached (HostRun.
+ * forgetProbes), so no answer a change made stale is used after it. It may cost a wasted
+ * probe (a later task's arguments differed at run time).
  */
 export async function prefetchProbes(task: Task, tasksAfter: () => Task[], host: HostRun, env: TaskEnv, extra?: Vars): Promise<void> {
   if (!host.active) return;

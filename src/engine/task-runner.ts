@@ -19,7 +19,7 @@ import { toBool } from '../vars/filters.js';
 import { markFinal, type VarScope, type Vars } from '../vars/scope.js';
 import { TemplateError } from '../vars/template.js';
 import { applyCommand, describeChange, VALIDATE_FAILED } from './apply.js';
-import type { HostRun } from './host-run.js';
+import type { HostRun, TouchedPath } from './host-run.js';
 import type { RunOptions } from './options.js';
 import { batchProbes } from './probe-batch.js';
 import { OMIT, type ScopeBuilder } from './scope-builder.js';
@@ -373,9 +373,28 @@ async function runOnce(task: Task, host: HostRun, env: TaskEnv, scope: VarScope)
   if (check && !plan.failed) recordPlanned(host, plan.changes, facts);
   const diffMode = task.diff ?? env.options.diff;
   const input = { task, args, host, transport, become, check, diffMode, env: envFor(task, scope) };
-  if (plan.changes.length > 0 && !isQuery(task)) host.forgetProbes();
+  if (plan.changes.length > 0 && !isQuery(task)) host.forgetProbes(touchedPaths(plan.changes, facts));
   const applied = await host.timed('applyMs', failedAsOutcome(host, () => applyPlan(plan, input)));
   return finish(task, host, scope, applied);
+}
+
+/**
+ * Every path these changes touch, when that is all they touch: a write, a directory, a link
+ * or a removal, on a path this task probed. A write's validator is taken at its word (a
+ * check of the new file, as Ansible documents `validate`); a backup lands beside the file.
+ * Anything else (a command, attributes that a hard link would share) returns undefined: the
+ * change may have reached anything.
+ */
+function touchedPaths(changes: Change[], facts: Record<string, unknown>): TouchedPath[] | undefined {
+  const touched: TouchedPath[] = [];
+  for (const c of changes) {
+    const plain = c.kind === 'mkdir' || c.kind === 'symlink' || c.kind === 'remove' || c.kind === 'write';
+    const probed = plain ? Object.values(facts).find((f) => (f as FileFacts | undefined)?.path === c.path) : undefined;
+    const aliases = (probed as FileFacts | undefined)?.aliases;
+    if (!aliases) return undefined;
+    touched.push(...aliases.map((name) => ({ name, below: c.kind !== 'mkdir' })));
+  }
+  return touched;
 }
 
 /** Gathered facts, under ansible_facts and as ansible_* variables. */

@@ -1,5 +1,6 @@
 import { sh, RawShell } from '../../transport/quote.js';
 import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
 import { mergeableProbe, type Probe, type ProbeKind } from '../types.js';
 
 export type FileType = 'file' | 'directory' | 'link' | 'other';
@@ -29,6 +30,13 @@ export interface FileFacts {
   /** The content, when asked for and no larger than the cap. */
   content?: Buffer;
   tooLarge?: boolean;
+  /**
+   * The names a change made through another path could reach this one by: the path with its
+   * directory's symlinks resolved, and with all its symlinks resolved (`realpath -m`). The
+   * engine keeps a probe answer across a change only when neither name is, contains or lies
+   * within one of the changed path's.
+   */
+  aliases?: string[];
 }
 
 /** Files larger than this are compared by checksum only and never shown in a diff. */
@@ -91,6 +99,9 @@ export function fileFactsScript(queries: FileQuery[]): string {
     `[ $# -eq 0 ] || find -L "$@" $small -printf '%p\\0' 2>/dev/null`,
     SECTION('B'),
     `[ $# -eq 0 ] || find -L "$@" $small -exec cat -- {} + 2>/dev/null | base64 -w0`,
+    SECTION('R'),
+    // Resolved names, for the probe cache (FileFacts.aliases): each path, then its directory.
+    `realpath -mz -- ${paths.map((p) => sh`${p}`).join(' ')} ${paths.map((p) => sh`${posix.dirname(p)}`).join(' ')} 2>/dev/null`,
     SECTION('E'),
   ];
   return lines.join('\n');
@@ -107,7 +118,7 @@ export function parseInode(line: string): Inode | undefined {
 /** The output of fileFactsScript, cut at its section markers. */
 function sections(out: string): Map<string, string> {
   const found = new Map<string, string>();
-  const parts = out.split(/\0\0F([SKH1CBE])\0/);
+  const parts = out.split(/\0\0F([SKH1CBRE])\0/);
   for (let i = 1; i < parts.length; i += 2) found.set(parts[i]!, parts[i + 1]!);
   if (!found.has('E')) throw new Error('the file probe ended early');
   return found;
@@ -138,14 +149,16 @@ export function parseFileFacts(out: string, queries: FileQuery[]): Map<string, F
   const sha256 = sums(records(s.get('H')));
   const sha1 = sums(records(s.get('1')));
   const contents = readContents(records(s.get('C')), s.get('B') ?? '', inodes, links, sha256, queries);
+  const aliases = resolvedNames(records(s.get('R')), queries);
   const facts = new Map<string, FileFacts>();
   for (const { path, want } of queries) {
     const inode = inodes.get(path);
+    const names = aliases.get(path);
     if (!inode) {
-      facts.set(path, { path, exists: false });
+      facts.set(path, { path, exists: false, ...(names && { aliases: names }) });
       continue;
     }
-    const f: FileFacts = facts.get(path) ?? { path, exists: true, inode };
+    const f: FileFacts = facts.get(path) ?? { path, exists: true, inode, ...(names && { aliases: names }) };
     const link = links.get(path);
     if (inode.type === 'link' && link) {
       f.linkTarget = link.target;
@@ -161,6 +174,24 @@ export function parseFileFacts(out: string, queries: FileQuery[]): Map<string, F
     facts.set(path, f);
   }
   return facts;
+}
+
+/**
+ * Each path's two resolved names from the `realpath` section (paths first, then their
+ * directories, in script order). A short answer (a directory the user cannot search) gives
+ * none: the engine then treats the path as reachable from anywhere.
+ */
+function resolvedNames(resolved: string[], queries: FileQuery[]): Map<string, string[]> {
+  const paths = [...new Set(queries.map((q) => q.path))];
+  const names = new Map<string, string[]>();
+  if (resolved.length !== paths.length * 2) return names;
+  paths.forEach((p, i) => {
+    const dir = resolved[paths.length + i]!;
+    const base = posix.basename(p);
+    const lexical = base === '' || base === '.' || base === '..' ? resolved[i]! : posix.join(dir, base);
+    names.set(p, [...new Set([lexical, resolved[i]!])]);
+  });
+  return names;
 }
 
 /**
