@@ -39,6 +39,8 @@ interface Sample {
   rssMb: number;
   code: number;
   roundTrips?: number;
+  /** User + system CPU seconds of the tool and the children it waited for (ssh for Ansible). */
+  cpuS?: number;
 }
 
 type Tool = 'senex-play' | 'ansible-playbook';
@@ -46,14 +48,15 @@ type Kind = 'first' | 'noop';
 
 function timed(cmd: string, args: string[], env: Record<string, string>): Promise<Sample & { out: string }> {
   return new Promise((done) => {
-    // GNU time: %e wall seconds, %M peak RSS in KiB of the largest process it waited for.
-    const child = spawn('/usr/bin/time', ['-f', 'BENCH %e %M', cmd, ...args], { cwd: REPO, env: { ...process.env, ...env } });
+    // GNU time: %e wall seconds, %M peak RSS in KiB of the largest process it waited for,
+    // %U and %S its CPU seconds with its children's.
+    const child = spawn('/usr/bin/time', ['-f', 'BENCH %e %M %U %S', cmd, ...args], { cwd: REPO, env: { ...process.env, ...env } });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     child.on('close', (code) => {
-      const m = /BENCH ([\d.]+) (\d+)/.exec(out);
-      done({ wallS: Number(m?.[1] ?? NaN), rssMb: Number(m?.[2] ?? NaN) / 1024, code: code ?? -1, out });
+      const m = /BENCH ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(out);
+      done({ wallS: Number(m?.[1] ?? NaN), rssMb: Number(m?.[2] ?? NaN) / 1024, cpuS: Number(m?.[3] ?? NaN) + Number(m?.[4] ?? NaN), code: code ?? -1, out });
     });
   });
 }
@@ -83,6 +86,14 @@ async function runTool(tool: Tool, hosts: number): Promise<Sample> {
   return s;
 }
 
+/** A sample as the log line says it (and fromLog reads it back). */
+const describe = (s: Sample) => `${s.wallS} s, exit ${s.code}, ${s.rssMb.toFixed(0)} MB${s.cpuS !== undefined ? `, ${s.cpuS.toFixed(2)} s CPU` : ''}${s.roundTrips ? `, ${s.roundTrips} round trips/host` : ''}`;
+
+/** Controller CPU seconds, for the samples that recorded it (older ones did not). */
+const cpu = (samples: Sample[]) => {
+  const xs = samples.map((s) => s.cpuS).filter((x): x is number => x !== undefined && !Number.isNaN(x));
+  return xs.length ? median(xs).toFixed(1) : 'n/a';
+};
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (xs: number[]) => (xs.length === 0 ? 'not run' : xs.some((x) => Number.isNaN(x)) ? 'n/a' : `${median(xs).toFixed(2)} (${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)})`);
 
@@ -101,13 +112,13 @@ function loadResults(): Results {
 
 const emptySamples = (): Samples => ({ 'senex-play': { first: [], noop: [] }, 'ansible-playbook': { first: [], noop: [] } });
 
-/** Lines `bench: N hosts, TOOL, KIND run i/R: X s, exit C, M MB[, T round trips/host]` of an earlier run. */
+/** Lines `bench: N hosts, TOOL, KIND run i/R: X s, exit C, M MB[, U s CPU][, T round trips/host]` of an earlier run. */
 function fromLog(file: string): Results['cases'] {
   const cases: Results['cases'] = {};
-  for (const m of readFileSync(file, 'utf8').matchAll(/^bench: (\d+) hosts, ([\w-]+), (first|noop) run \d+\/(\d+): ([\d.]+) s, exit (-?\d+), (\d+) MB(?:, (\d+) round trips\/host)?$/gm)) {
+  for (const m of readFileSync(file, 'utf8').matchAll(/^bench: (\d+) hosts, ([\w-]+), (first|noop) run \d+\/(\d+): ([\d.]+) s, exit (-?\d+), (\d+) MB(?:, ([\d.]+) s CPU)?(?:, (\d+) round trips\/host)?$/gm)) {
     const c = (cases[m[1]!] ??= { runs: Number(m[4]), date: new Date().toISOString().slice(0, 10), samples: emptySamples() });
     const code = Number(m[6]);
-    c.samples[m[2] as Tool][m[3] as Kind].push({ wallS: code === 0 ? Number(m[5]) : NaN, rssMb: Number(m[7]), code, ...(m[8] ? { roundTrips: Number(m[8]) } : {}) });
+    c.samples[m[2] as Tool][m[3] as Kind].push({ wallS: code === 0 ? Number(m[5]) : NaN, rssMb: Number(m[7]), code, ...(m[8] ? { cpuS: Number(m[8]) } : {}), ...(m[9] ? { roundTrips: Number(m[9]) } : {}) });
   }
   return cases;
 }
@@ -121,7 +132,7 @@ function render(results: Results): string {
       const ratio = median(an.map((s) => s.wallS)) / median(sp.map((s) => s.wallS));
       const trips = sp.map((s) => s.roundTrips).filter((t): t is number => t !== undefined);
       rows.push(
-        `| ${n} | ${kind === 'first' ? 'first run (fresh hosts)' : 'no-op re-run'} | ${sp.length}/${an.length} | ${fmt(sp.map((s) => s.wallS))} | ${fmt(an.map((s) => s.wallS))} | ${an.length === 0 || sp.length === 0 ? 'n/a' : Number.isNaN(ratio) ? 'n/a (a run failed)' : `${ratio.toFixed(1)}x`} | ${fmt(sp.map((s) => s.rssMb))} | ${fmt(an.map((s) => s.rssMb))} | ${trips.length ? median(trips) : 'n/a'} |`,
+        `| ${n} | ${kind === 'first' ? 'first run (fresh hosts)' : 'no-op re-run'} | ${sp.length}/${an.length} | ${fmt(sp.map((s) => s.wallS))} | ${fmt(an.map((s) => s.wallS))} | ${an.length === 0 || sp.length === 0 ? 'n/a' : Number.isNaN(ratio) ? 'n/a (a run failed)' : `${ratio.toFixed(1)}x`} | ${fmt(sp.map((s) => s.rssMb))} | ${fmt(an.map((s) => s.rssMb))} | ${cpu(sp)} | ${cpu(an)} | ${trips.length ? median(trips) : 'n/a'} |`,
       );
     }
   }
@@ -136,10 +147,12 @@ containers.podman collection), pipelining on, forks = hosts, default ControlPers
 alternate; before each tool's first run the hosts are reset to the base image, and the no-op
 re-run follows it. Times in seconds, median (min-max) over the runs counted in column
 "runs" (senex-play/ansible); RSS in MB is GNU time's peak of the largest controller process.
-Round trips per host: senex-play's own count (--json), the most of any host.
+Controller CPU: user + system seconds of the tool's process and the children it waited for
+(Ansible's forks and ssh clients), median; the hosts' own CPU is not in it. Round trips per
+host: senex-play's own count (--json), the most of any host.
 
-| hosts | case | runs | senex-play s | ansible-playbook s | ratio | senex-play RSS MB | ansible RSS MB | round trips/host |
-|---|---|---|---|---|---|---|---|---|
+| hosts | case | runs | senex-play s | ansible-playbook s | ratio | senex-play RSS MB | ansible RSS MB | senex-play CPU s | ansible CPU s | round trips/host |
+|---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 Reproduce: \`bash .ci/run\` once (installs and builds everything, including Debian's ansible),
@@ -175,7 +188,7 @@ async function main(): Promise<void> {
         const both: Tool[] = r % 2 === 0 ? ['senex-play', 'ansible-playbook'] : ['ansible-playbook', 'senex-play'];
         for (const tool of senexOnly ? (['senex-play'] as Tool[]) : both) {
           const s = await runTool(tool, n);
-          process.stderr.write(`bench: ${n} hosts, ${tool}, noop run ${r + 1}/${runs}: ${s.wallS} s, exit ${s.code}, ${s.rssMb.toFixed(0)} MB${s.roundTrips ? `, ${s.roundTrips} round trips/host` : ''}\n`);
+          process.stderr.write(`bench: ${n} hosts, ${tool}, noop run ${r + 1}/${runs}: ${describe(s)}\n`);
           samples[tool].noop.push(s.code === 0 ? s : { ...s, wallS: NaN });
         }
       }
@@ -195,7 +208,7 @@ async function main(): Promise<void> {
         await up(n, { fresh: true });
         for (const kind of ['first', 'noop'] as Kind[]) {
           const s = await runTool(tool, n);
-          process.stderr.write(`bench: ${n} hosts, ${tool}, ${kind} run ${r + 1}/${runs}: ${s.wallS} s, exit ${s.code}, ${s.rssMb.toFixed(0)} MB${s.roundTrips ? `, ${s.roundTrips} round trips/host` : ''}\n`);
+          process.stderr.write(`bench: ${n} hosts, ${tool}, ${kind} run ${r + 1}/${runs}: ${describe(s)}\n`);
           samples[tool][kind].push(s.code === 0 ? s : { ...s, wallS: NaN });
         }
       }
