@@ -170,7 +170,7 @@ describe('CLI on the local connection', function () {
       assert.equal(readFileSync(join(out, 'real', 'conf'), 'utf8'), 'written\nedited\n');
       assert.equal(recap(r.stdout, 'box').changed, 8, r.stdout);
       // Eight applies, the shell's start with the first probe, and look-ahead batches: with
-      // every change emptying the cache it was a probe round trip per task (17).
+      // every change emptying the cache it was 16.
       const trips = Number(/box : round_trips=(\d+)/.exec(r.stdout)![1]);
       assert.ok(trips <= 12, `${trips} round trips`);
     } finally {

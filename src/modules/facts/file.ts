@@ -33,8 +33,8 @@ export interface FileFacts {
   /**
    * The names a change made through another path could reach this one by: the path with its
    * directory's symlinks resolved, and with all its symlinks resolved (`realpath -m`). The
-   * engine keeps a probe answer across a change only when neither name is, contains or lies
-   * within one of the changed path's.
+   * engine keeps a probe answer across a change only when the change reaches neither name
+   * (HostRun.forgetProbes).
    */
   aliases?: string[];
 }
@@ -64,6 +64,9 @@ export function fileProbe(path: string, want: FileWant = {}): Probe<FileFacts> {
   return mergeableProbe<FileQuery, FileFacts>(FILES, { path, want }, { filePath: path });
 }
 
+/** Each path once, in query order: the script asks in this order and the parse reads in it. */
+const queriedPaths = (queries: FileQuery[]) => [...new Set(queries.map((q) => q.path))];
+
 /** `find` takes a leading `-` or `!` as an expression, so relative paths go in as `./path`. */
 const findPath = (path: string) => (path.startsWith('/') ? path : `./${path}`);
 
@@ -74,7 +77,7 @@ const findPath = (path: string) => (path.startsWith('/') ? path : `./${path}`);
  * file cost 6-9 forks each; on a host with 60 files that was most of a no-op run.
  */
 export function fileFactsScript(queries: FileQuery[]): string {
-  const paths = [...new Set(queries.map((q) => q.path))];
+  const paths = queriedPaths(queries);
   const summed = [...new Set(queries.filter((q) => q.want.checksum || q.want.content).map((q) => q.path))];
   const sha1 = [...new Set(queries.filter((q) => q.want.checksum).map((q) => q.path))];
   const content = [...new Set(queries.filter((q) => q.want.content).map((q) => q.path))];
@@ -182,7 +185,7 @@ export function parseFileFacts(out: string, queries: FileQuery[]): Map<string, F
  * none: the engine then treats the path as reachable from anywhere.
  */
 function resolvedNames(resolved: string[], queries: FileQuery[]): Map<string, string[]> {
-  const paths = [...new Set(queries.map((q) => q.path))];
+  const paths = queriedPaths(queries);
   const names = new Map<string, string[]>();
   if (resolved.length !== paths.length * 2) return names;
   paths.forEach((p, i) => {
