@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, type Option } from 'commander';
 import {
   DEFAULT_FORKS,
   connector,
@@ -39,6 +39,16 @@ function positiveInt(value: string): number {
 const collect = (value: string, prev: string[]) => [...prev, value];
 const commaList = (value: string, prev: string[]) => [...prev, ...value.split(',').map((t) => t.trim()).filter(Boolean)];
 
+/**
+ * An option's help line, with its default only where it tells something: a flag that is off
+ * and a list that starts empty go without "(default: false)" and "(default: [])".
+ */
+function describeOption(option: Option): string {
+  const value = option.defaultValue;
+  const silent = value === undefined || value === false || (Array.isArray(value) && value.length === 0);
+  return silent ? option.description : `${option.description} (default: ${option.defaultValueDescription ?? JSON.stringify(value)})`;
+}
+
 function program(out: (s: string) => void, err: (s: string) => void): Command {
   return new Command('senex-play')
     .description('Converge hosts to the state a playbook describes, over SSH, idempotently.')
@@ -51,7 +61,7 @@ function program(out: (s: string) => void, err: (s: string) => void): Command {
     .option('--skip-tags <tags>', 'skip tasks with these tags', commaList, [])
     .option('--phase <n[,n]>', 'only roles of these phases (declared in meta/main.yml) and their dependencies', phases)
     .option('-e, --extra-vars <vars>', 'k=v, @file.yml or {json}; highest precedence (repeatable)', collect, [])
-    .option('-f, --forks <n>', `hosts worked on at once (default ${DEFAULT_FORKS})`, positiveInt, DEFAULT_FORKS)
+    .option('-f, --forks <n>', 'hosts worked on at once', positiveInt, DEFAULT_FORKS)
     .option('-b, --become', 'become root (sudo) on the hosts', false)
     .option('--become-user <user>', 'user to become', undefined)
     .option('--become-method <method>', 'sudo or su', undefined)
@@ -76,6 +86,7 @@ function program(out: (s: string) => void, err: (s: string) => void): Command {
     .version(VERSION, '--version')
     .showHelpAfterError('(run senex-play --help for usage)')
     .configureOutput({ writeOut: out, writeErr: err })
+    .configureHelp({ optionDescription: describeOption })
     .addHelpText(
       'after',
       `
