@@ -11,6 +11,7 @@ const ctx: ModuleContext = {
   lookupVar: (n) => `value of ${n}`,
   template: (v) => v,
   hostVars: () => ({}),
+  showsDiff: false,
 };
 
 /** Plans a module from args and facts, as the engine does (args validated and coerced first). */
@@ -84,6 +85,17 @@ describe('modules: facts + args -> planned changes', () => {
     it('keeps the old content as "before" for the diff', () => {
       const p = plan('copy', { dest: '/x', content: 'new\n' }, { dest: file('/x', { content: 'old\n' }) });
       assert.equal((p.changes[0] as Extract<Change, { kind: 'write' }>).before?.toString(), 'old\n');
+    });
+    it('without a diff asked, compares by sha256: the old content is not fetched', () => {
+      const m = findModule('copy') as HostModule<unknown>;
+      const wants = (showsDiff: boolean) => Object.values(m.probe({ dest: '/x', src: 'a.conf' }, { ...ctx, showsDiff })).map((p) => (p.merge?.query as { want: unknown }).want);
+      assert.deepEqual(wants(false), [{ sha256: true }, { sha256: true }]);
+      assert.deepEqual(wants(true), [{ content: true }, { content: true }]);
+      assert.deepEqual(kinds(plan('copy', { dest: '/x', content: 'hi\n' }, { dest: file('/x', { content: 'hi\n', unread: true }) })), []);
+      const p = plan('copy', { dest: '/x', content: 'new\n' }, { dest: file('/x', { content: 'old\n', unread: true }) });
+      // An existing file whose content was not read: not "created" (null), not empty.
+      assert.equal((p.changes[0] as Extract<Change, { kind: 'write' }>).before, undefined);
+      assert.equal(written(p), 'new\n');
     });
     it('force: false leaves an existing file alone', () => {
       assert.deepEqual(kinds(plan('copy', { dest: '/x', content: 'new', force: false }, { dest: file('/x', { content: 'old' }) })), []);

@@ -484,6 +484,7 @@ function moduleContext(task: Task, scope: VarScope, env: TaskEnv): ModuleContext
     },
     template: (value) => scope.template(value),
     hostVars: () => ({}),
+    showsDiff: task.diff ?? env.options.diff,
   };
 }
 
@@ -601,7 +602,7 @@ function diffOf(c: Change): FileDiff[] {
   const state = (s: string, extra = '') => `path: ${c.path}\nstate: ${s}\n${extra}`;
   switch (c.kind) {
     case 'write':
-      return [{ path: c.path, before: c.before, after: c.content }];
+      return [{ path: c.path, before: c.before ?? null, after: c.content }];
     case 'mkdir':
       return [{ path: c.path, before: state('absent'), after: state('directory') }];
     case 'remove':

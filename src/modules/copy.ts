@@ -23,10 +23,15 @@ const writeOptionSchema = {
   ...attrSchema,
 } as const;
 
-/** Probes `dest`, and `dest/<basename of src>` in case dest turns out to be a directory. */
-function destProbes(dest: string, src: string | undefined): Record<string, Probe> {
-  const probes: Record<string, Probe> = { dest: fileProbe(dest, { content: true }) };
-  if (src !== undefined) probes.inDir = fileProbe(posix.join(dest, posix.basename(src)), { content: true });
+/**
+ * Probes `dest`, and `dest/<basename of src>` in case dest turns out to be a directory. The
+ * sha256 tells whether the file is right; its content is fetched only to show a diff (on a
+ * converged host that was most of the bytes a run received, and four processes per probe).
+ */
+function destProbes(dest: string, src: string | undefined, ctx: ModuleContext): Record<string, Probe> {
+  const want = ctx.showsDiff ? { content: true } : { sha256: true };
+  const probes: Record<string, Probe> = { dest: fileProbe(dest, want) };
+  if (src !== undefined) probes.inDir = fileProbe(posix.join(dest, posix.basename(src)), want);
   return probes;
 }
 
@@ -64,7 +69,7 @@ export const copy = defineHostModule<CopyArgs>({
     oneOf: [{ required: ['src'] }, { required: ['content'] }],
     additionalProperties: false,
   },
-  probe: (args) => destProbes(args.dest, args.src),
+  probe: (args, ctx) => destProbes(args.dest, args.src, ctx),
   plan: (args, facts, ctx) => planFileFromController(args, facts, copyContent(args, ctx)),
 });
 
@@ -85,7 +90,7 @@ export const template = defineHostModule<TemplateArgs>({
     required: ['src', 'dest'],
     additionalProperties: false,
   },
-  probe: (args) => destProbes(args.dest, args.src),
+  probe: (args, ctx) => destProbes(args.dest, args.src, ctx),
   plan(args, facts, ctx) {
     const source = ctx.readControllerFile('templates', args.src);
     const text = ctx.renderTemplate(source.content.toString('utf8'), source.path);

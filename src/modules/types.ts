@@ -20,7 +20,8 @@ export type Change =
       path: string;
       content: Buffer;
       /** Current content, for the diff; null when the file does not exist yet. */
-      before: Buffer | null;
+      /** null: no regular file there yet; undefined: one is, its content was not fetched (no diff asked). */
+      before: Buffer | null | undefined;
       attrs: Attrs;
       /** `cmd %s` run on the temp file before it replaces the destination. */
       validate?: string | undefined;
@@ -116,6 +117,11 @@ export interface ModuleContext {
   template(value: unknown): unknown;
   /** The task's variables as seen now, for modules that act on them (set_fact). */
   hostVars: () => Vars;
+  /**
+   * Whether the task's changes are shown as diffs (--diff or `diff: true`): only then is a
+   * file's old content worth fetching when the module needs no more than its checksum.
+   */
+  showsDiff: boolean;
 }
 
 /** A module that changes a host: probe, then a pure plan, then the engine applies it. */

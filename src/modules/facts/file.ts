@@ -45,7 +45,10 @@ export const CONTENT_CAP = 8 * 1024 * 1024;
 /** What a file probe asks for besides the inode: the checksums, the content too. */
 export interface FileWant {
   content?: boolean;
+  /** sha1 and sha256, as the stat module returns them. */
   checksum?: boolean;
+  /** The sha256 alone (copy and template compare by it). */
+  sha256?: boolean;
 }
 
 /** One path a file probe asks about. */
@@ -78,7 +81,7 @@ const findPath = (path: string) => (path.startsWith('/') ? path : `./${path}`);
  */
 export function fileFactsScript(queries: FileQuery[]): string {
   const paths = queriedPaths(queries);
-  const summed = [...new Set(queries.filter((q) => q.want.checksum || q.want.content).map((q) => q.path))];
+  const summed = [...new Set(queries.filter((q) => q.want.checksum || q.want.content || q.want.sha256).map((q) => q.path))];
   const sha1 = [...new Set(queries.filter((q) => q.want.checksum).map((q) => q.path))];
   const content = [...new Set(queries.filter((q) => q.want.content).map((q) => q.path))];
   const collect = (list: string[], test: (p: string) => string) => ['set --', ...list.map((p) => `${test(p)} && set -- "$@" ${sh`${p}`}`)];
@@ -101,7 +104,7 @@ export function fileFactsScript(queries: FileQuery[]): string {
     `small="-maxdepth 0 -type f -readable -size -${CONTENT_CAP + 1}c"`,
     `[ $# -eq 0 ] || find -L "$@" $small -printf '%p\\0' 2>/dev/null`,
     SECTION('B'),
-    `[ $# -eq 0 ] || find -L "$@" $small -exec cat -- {} + 2>/dev/null | base64 -w0`,
+    `[ $# -eq 0 ] || { find -L "$@" $small -exec cat -- {} + 2>/dev/null | base64 -w0; }`,
     SECTION('R'),
     // Resolved names, for the probe cache (FileFacts.aliases): each path, then its directory.
     `realpath -mz -- ${paths.map((p) => sh`${p}`).join(' ')} ${paths.map((p) => sh`${posix.dirname(p)}`).join(' ')} 2>/dev/null`,
