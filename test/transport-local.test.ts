@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { LocalTransport } from '../src/transport/local.js';
+import type { HostModule, ModuleContext } from '../src/modules/types.js';
 
 describe('persistent shell protocol (local connection)', () => {
   let t: LocalTransport;
@@ -89,6 +90,31 @@ describe('probe batches', function () {
       stderr: { out: 'visible', rc: 0 },
     });
     await t.close();
+  });
+});
+
+describe('package probes in a batch', function () {
+  this.timeout(30_000);
+  it('the apt tasks of a batch share one dpkg-query; each sees its own packages', async () => {
+    const { batchProbes } = await import('../src/engine/probe-batch.js');
+    const { findModule } = await import('../src/modules/index.js');
+    const { execFileSync } = await import('node:child_process');
+    const apt = findModule('apt') as HostModule<unknown>;
+    const probeOf = (args: Record<string, unknown>) => apt.probe(args as never, {} as ModuleContext).packages!;
+    const batch = batchProbes([
+      ['a', probeOf({ name: ['dpkg', 'coreutils'] })],
+      ['b', probeOf({ name: ['dpkg', 'no-such-package-senex'] })],
+      ['c', probeOf({ name: ['bash'], state: 'latest' })],
+    ]);
+    assert.equal(batch.script.match(/dpkg-query/g)?.length, 1);
+    assert.equal(batch.script.match(/apt-cache policy/g)?.length, 1);
+    const version = (p: string) => execFileSync('dpkg-query', ['-W', '-f=${Version}', p]).toString();
+    const t = new LocalTransport('local');
+    const facts = batch.parse((await t.exec({ script: batch.script })).stdout.toString('utf8'));
+    await t.close();
+    assert.deepEqual(facts.a, { dpkg: { installed: version('dpkg') }, coreutils: { installed: version('coreutils') } });
+    assert.deepEqual(facts.b, { dpkg: { installed: version('dpkg') } });
+    assert.equal((facts.c as Record<string, { installed: string }>).bash!.installed, version('bash'));
   });
 });
 

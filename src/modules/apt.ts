@@ -1,5 +1,5 @@
 import { shellJoin } from '../transport/quote.js';
-import { defineHostModule, type Change, type Probe } from './types.js';
+import { defineHostModule, mergeableProbe, type Change, type Probe, type ProbeKind } from './types.js';
 
 export interface AptArgs {
   name?: string | string[];
@@ -30,29 +30,44 @@ function splitVersion(spec: string): { name: string; version?: string } {
   return i < 0 ? { name: spec } : { name: spec.slice(0, i), version: spec.slice(i + 1) };
 }
 
-/** Installed versions from dpkg-query (never apt), and candidates only when `latest` needs them. */
-function packagesProbe(pkgs: string[], candidates: boolean): Probe<Record<string, PackageState>> {
-  const list = shellJoin(pkgs);
-  const script = [
-    `dpkg-query -W -f='I\\t\${Package}\\t\${db:Status-Status}\\t\${Version}\\n' ${list} 2>/dev/null`,
-    candidates ? `LC_ALL=C apt-cache policy ${list} 2>/dev/null | awk '/^[^ ]/{p=$1; sub(":$","",p)} /Candidate:/{print "C\\t" p "\\t" $2}'` : '',
-    'true',
-  ]
-    .filter(Boolean)
-    .join('\n');
-  return {
-    script,
-    parse(out) {
-      const state: Record<string, PackageState> = {};
-      for (const line of out.split('\n')) {
-        const f = line.split('\t');
-        if (f[0] === 'I' && f[2] === 'installed') (state[f[1]!] ??= {}).installed = f[3];
-        if (f[0] === 'C' && f[2] && f[2] !== '(none)') (state[f[1]!] ??= {}).candidate = f[2];
-      }
-      return state;
-    },
-  };
+/** The packages one apt task asks about, and whether it needs their candidates (`latest`). */
+interface PackageQuery {
+  pkgs: string[];
+  candidates: boolean;
 }
+
+/**
+ * Installed versions from dpkg-query (never apt), and candidates only when `latest` needs
+ * them. The apt tasks of a batch share one dpkg-query (and one apt-cache) for all their
+ * packages: each reads the whole dpkg status file, whatever it is asked.
+ */
+const PACKAGES: ProbeKind<PackageQuery> = {
+  id: 'packages',
+  script(queries) {
+    const all = [...new Set(queries.flatMap((q) => q.pkgs))];
+    const latest = [...new Set(queries.filter((q) => q.candidates).flatMap((q) => q.pkgs))];
+    return [
+      `dpkg-query -W -f='I\\t\${Package}\\t\${db:Status-Status}\\t\${Version}\\n' ${shellJoin(all)} 2>/dev/null`,
+      latest.length ? `LC_ALL=C apt-cache policy ${shellJoin(latest)} 2>/dev/null | awk '/^[^ ]/{p=$1; sub(":$","",p)} /Candidate:/{print "C\\t" p "\\t" $2}'` : '',
+      'true',
+    ]
+      .filter(Boolean)
+      .join('\n');
+  },
+  parse(out, queries) {
+    const state: Record<string, PackageState> = {};
+    for (const line of out.split('\n')) {
+      const f = line.split('\t');
+      if (f[0] === 'I' && f[2] === 'installed') (state[f[1]!] ??= {}).installed = f[3];
+      if (f[0] === 'C' && f[2] && f[2] !== '(none)') (state[f[1]!] ??= {}).candidate = f[2];
+    }
+    // Each task sees its own packages only (and candidates only if it asked for them).
+    const mine = (q: PackageQuery) =>
+      Object.fromEntries(q.pkgs.filter((n) => state[n]).map((n) => [n, q.candidates ? { ...state[n] } : { installed: state[n]!.installed }]));
+    return new Map(queries.map((q) => [PACKAGES.key(q), mine(q)]));
+  },
+  key: (q) => JSON.stringify([q.pkgs, q.candidates]),
+};
 
 /** Seconds since the package lists were last updated (Infinity if never). */
 const cacheAgeProbe: Probe<number> = {
@@ -98,7 +113,7 @@ export const apt = defineHostModule<AptArgs>({
   probe(args) {
     const pkgs = names(args).map((p) => splitVersion(p).name);
     const probes: Record<string, Probe> = {};
-    if (pkgs.length) probes.packages = packagesProbe(pkgs, args.state === 'latest');
+    if (pkgs.length) probes.packages = mergeableProbe(PACKAGES, { pkgs, candidates: args.state === 'latest' });
     if (args.update_cache && args.cache_valid_time !== undefined) probes.cacheAge = cacheAgeProbe;
     return probes;
   },
