@@ -93,6 +93,35 @@ describe('probe batches', function () {
   });
 });
 
+describe('gathered facts', function () {
+  this.timeout(20_000);
+  it('say what the host says, read without a program where a file holds the answer', async () => {
+    const { systemFactsProbe } = await import('../src/modules/facts/system.js');
+    const os = await import('node:os');
+    const { readFileSync } = await import('node:fs');
+    const { execFileSync } = await import('node:child_process');
+    const probe = systemFactsProbe();
+    const t = new LocalTransport('local');
+    const r = await t.exec({ script: probe.script });
+    await t.close();
+    const facts = probe.parse(r.stdout.toString('utf8'), r.rc);
+    const osRelease = Object.fromEntries(readFileSync('/etc/os-release', 'utf8').split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).replace(/^"(.*)"$/, '$1')]));
+    const run = (cmd: string, ...args: string[]) => execFileSync(cmd, args).toString().trim();
+    assert.equal(facts.nodename, os.hostname());
+    assert.equal(facts.kernel, os.release());
+    assert.equal(facts.architecture, run('uname', '-m'));
+    assert.equal(facts.user_id, os.userInfo().username);
+    assert.equal(facts.user_uid, os.userInfo().uid);
+    assert.equal(facts.processor_vcpus, Number(run('nproc')));
+    assert.equal(facts.memtotal_mb, Math.floor(Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) / 1024));
+    assert.equal(facts.distribution_release, osRelease.VERSION_CODENAME);
+    assert.equal(facts.distribution_version, readFileSync('/etc/debian_version', 'utf8').trim());
+    assert.equal(facts.os_family, 'Debian');
+    assert.equal(facts.pkg_mgr, 'apt');
+    assert.equal(facts.systemd_version, /^systemd (\d+)/.exec(run('systemctl', '--version'))![1]);
+  });
+});
+
 describe('package probes in a batch', function () {
   this.timeout(30_000);
   it('the apt tasks of a batch share one dpkg-query; each sees its own packages', async () => {
