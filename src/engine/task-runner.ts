@@ -371,8 +371,8 @@ async function runOnce(task: Task, host: HostRun, env: TaskEnv, scope: VarScope)
   const plan = module.plan(args, facts, ctx);
   if (plan.facts) setFacts(host, plan.facts);
   if (check && !plan.failed) recordPlanned(host, plan.changes, facts);
-  const diffMode = task.diff ?? env.options.diff;
-  const input = { task, args, host, transport, become, check, diffMode, env: envFor(task, scope) };
+  // The module was told the same when it chose its probes (a diff needs the old content).
+  const input = { task, args, host, transport, become, check, diffMode: ctx.showsDiff, env: envFor(task, scope) };
   if (plan.changes.length > 0 && !isQuery(task)) host.forgetProbes(touchedPaths(plan.changes, facts));
   const applied = await host.timed('applyMs', failedAsOutcome(host, () => applyPlan(plan, input)));
   return finish(task, host, scope, applied);

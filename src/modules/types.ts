@@ -19,8 +19,7 @@ export type Change =
       kind: 'write';
       path: string;
       content: Buffer;
-      /** Current content, for the diff; null when the file does not exist yet. */
-      /** null: no regular file there yet; undefined: one is, its content was not fetched (no diff asked). */
+      /** Current content, for the diff; null: no regular file there yet; undefined: there is one, its content was not fetched (no diff asked). */
       before: Buffer | null | undefined;
       attrs: Attrs;
       /** `cmd %s` run on the temp file before it replaces the destination. */

@@ -81,9 +81,9 @@ const findPath = (path: string) => (path.startsWith('/') ? path : `./${path}`);
  */
 export function fileFactsScript(queries: FileQuery[]): string {
   const paths = queriedPaths(queries);
-  const summed = [...new Set(queries.filter((q) => q.want.checksum || q.want.content || q.want.sha256).map((q) => q.path))];
-  const sha1 = [...new Set(queries.filter((q) => q.want.checksum).map((q) => q.path))];
-  const content = [...new Set(queries.filter((q) => q.want.content).map((q) => q.path))];
+  const summed = queriedPaths(queries.filter((q) => q.want.checksum || q.want.content || q.want.sha256));
+  const sha1 = queriedPaths(queries.filter((q) => q.want.checksum));
+  const content = queriedPaths(queries.filter((q) => q.want.content));
   const collect = (list: string[], test: (p: string) => string) => ['set --', ...list.map((p) => `${test(p)} && set -- "$@" ${sh`${p}`}`)];
   const lines = [
     SECTION('S'),
