@@ -24,8 +24,9 @@ const RECIPE = join(REPO, 'lab', 'build-image.sh');
 /** Images are big and slow to build: cached outside the repository, across clones. */
 const CACHE = process.env.SENEX_LAB_CACHE ?? '/var/cache/senex-lab';
 const STATE = process.env.SENEX_LAB_STATE ?? '/var/lib/senex-lab';
-const KEY = join(CACHE, 'lab_ed25519');
-const KNOWN_HOSTS = join(STATE, 'known_hosts');
+/** The key and known_hosts every lab login uses (exported for the benchmark's bare logins). */
+export const LAB_KEY = join(CACHE, 'lab_ed25519');
+export const LAB_KNOWN_HOSTS = join(STATE, 'known_hosts');
 const INVENTORY = join(REPO, 'inventory', 'lab', 'hosts.yml');
 /** The lab's secrets: generated per machine, encrypted with a lab-only vault password. */
 const LAB_VAULT = join(REPO, 'inventory', 'lab', 'group_vars', 'senex', 'vault.yml');
@@ -106,14 +107,14 @@ async function ensureInotify(hosts: number): Promise<void> {
 /** The base image for the current recipe, built once; a new recipe builds a new image. */
 async function ensureImage(): Promise<string> {
   mkdirSync(CACHE, { recursive: true });
-  if (!existsSync(KEY)) await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'senex-lab', '-f', KEY]);
-  const recipe = createHash('sha256').update(readFileSync(RECIPE)).update(readFileSync(`${KEY}.pub`)).digest('hex').slice(0, 16);
+  if (!existsSync(LAB_KEY)) await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'senex-lab', '-f', LAB_KEY]);
+  const recipe = createHash('sha256').update(readFileSync(RECIPE)).update(readFileSync(`${LAB_KEY}.pub`)).digest('hex').slice(0, 16);
   const image = join(CACHE, `base-${recipe}`);
   if (existsSync(image)) return image;
   log(`building the base image (Debian 13, a few minutes) into ${image}`);
   const started = Date.now();
   await new Promise<void>((resolveBuild, reject) => {
-    const child = spawn('bash', [RECIPE, image, `${KEY}.pub`], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn('bash', [RECIPE, image, `${LAB_KEY}.pub`], { stdio: ['ignore', 'inherit', 'inherit'] });
     child.on('close', (code) => (code === 0 ? resolveBuild() : reject(new Error(`image build failed (exit ${code}); see the output above`))));
   });
   log(`image built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
@@ -208,7 +209,7 @@ async function tcpOpen(address: string, port: number): Promise<boolean> {
 }
 
 function transportTo(h: LabHost, user = 'root'): SshTransport {
-  const vars = { ansible_host: h.address, ansible_user: user, ansible_ssh_private_key_file: KEY, ansible_ssh_common_args: `-o UserKnownHostsFile=${KNOWN_HOSTS}` };
+  const vars = { ansible_host: h.address, ansible_user: user, ansible_ssh_private_key_file: LAB_KEY, ansible_ssh_common_args: `-o UserKnownHostsFile=${LAB_KNOWN_HOSTS}` };
   const spec = { host: h.name, connection: 'ssh', address: h.address, port: 22, user, vars };
   return new SshTransport(resolveSshOptions(spec, { agentSocket: null, warn: () => {}, hostKeyPolicy: 'strict', configFiles: [] }));
 }
@@ -288,8 +289,8 @@ ${lines}
       vars:
         ansible_user: deploy
         ansible_become: true
-        ansible_ssh_private_key_file: ${KEY}
-        ansible_ssh_common_args: "-o UserKnownHostsFile=${KNOWN_HOSTS} -o StrictHostKeyChecking=yes"
+        ansible_ssh_private_key_file: ${LAB_KEY}
+        ansible_ssh_common_args: "-o UserKnownHostsFile=${LAB_KNOWN_HOSTS} -o StrictHostKeyChecking=yes"
 `,
   );
 }
@@ -324,7 +325,7 @@ export async function up(count: number, opts: { fresh?: boolean } = {}): Promise
     // Hosts beyond N from an earlier, larger lab are stopped.
     await Promise.all([...previous].filter(([name]) => !hosts.some((x) => x.name === name)).map(([, h]) => stopHost(h)));
     writeState(hosts);
-    writeFileSync(KNOWN_HOSTS, hosts.map(knownHostsLine).join('\n') + '\n');
+    writeFileSync(LAB_KNOWN_HOSTS, hosts.map(knownHostsLine).join('\n') + '\n');
     const states = await Promise.all(hosts.map((h) => waitReady(h)));
     writeInventory(hosts);
     hosts.forEach((h, i) => log(`${h.name} ${h.address} ${states[i]}`));
