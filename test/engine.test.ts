@@ -50,6 +50,24 @@ describe('engine behaviour (local connection)', function () {
     assert.match(r.stdout, /"r.attempts": 3/);
   });
 
+  it('when retries run out, the failure says the last attempt\'s error and how often it was tried', async () => {
+    const r = await runPlay(`  tasks:\n    - name: never starts\n      command: sh -c 'echo "unit would not start" >&2; exit 3'\n      register: r\n      until: r.rc == 0\n      retries: 2\n      delay: 0\n`);
+    assert.equal(r.code, 2, r.stdout);
+    const fatal = r.stdout.split('\n').find((l) => l.startsWith('fatal: [h1]'));
+    assert.ok(fatal, r.stdout);
+    assert.match(r.stdout, /unit would not start/);
+    assert.match(fatal, /until never held after 3 attempts: r\.rc == 0/);
+    const retries = r.stdout.split('\n').filter((l) => l.startsWith('FAILED - RETRYING: [h1]: never starts'));
+    assert.deepEqual(retries.map((l) => /\((\d) retries left\)\. non-zero return code$/.exec(l)?.[1]), ['2', '1'], r.stdout);
+  });
+
+  it('a no_log task retries without showing what its attempts said', async () => {
+    const r = await runPlay(`  tasks:\n    - name: secret step\n      fail: {msg: "token s3cret-value"}\n      register: r\n      until: false\n      retries: 1\n      delay: 0\n      no_log: true\n`);
+    assert.equal(r.code, 2, r.stdout);
+    assert.match(r.stdout, /^FAILED - RETRYING: \[h1\]: secret step \(1 retries left\)\.$/m);
+    assert.doesNotMatch(r.stdout + r.stderr, /s3cret-value/);
+  });
+
   it('environment reaches commands; become_user-free local run', async () => {
     const r = await runPlay('  environment: {GREETING: hello}\n  tasks:\n    - shell: echo "$GREETING $EXTRA"\n      environment: {EXTRA: "world"}\n      register: out\n    - assert: {that: [\'out.stdout == "hello world"\']}\n');
     assert.equal(r.code, 0, r.stdout);

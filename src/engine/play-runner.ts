@@ -262,7 +262,8 @@ export class PlayRunner {
     const where = taskWhere(task);
     this.env.emit({ kind: 'task_start', name: title, where, handler, hosts: hosts.map((h) => h.name) });
     const outcomes = await pool(hosts, this.env.options.forks, async (host) => {
-      const outcome = await runTask(task, host, { options: this.env.options, scopes: this.scopes }, extra.get(host));
+      const retrying = (name: string, retriesLeft: number, msg: string | undefined) => this.env.emit({ kind: 'retry', task: title, host: name, retriesLeft, msg });
+      const outcome = await runTask(task, host, { options: this.env.options, scopes: this.scopes, retrying }, extra.get(host));
       const ignored = outcome.status === 'failed' && this.ignoreErrors(task, host, extra);
       outcome.ignored = ignored || undefined;
       for (const item of outcome.items ?? []) this.env.emit({ kind: 'item_result', task: title, result: item });

@@ -28,6 +28,8 @@ import { OMIT, type ScopeBuilder } from './scope-builder.js';
 export interface TaskEnv {
   options: RunOptions;
   scopes: ScopeBuilder;
+  /** Told before an `until` task tries again: what the attempt said (unless no_log hides it). */
+  retrying?: (host: string, retriesLeft: number, msg: string | undefined) => void;
 }
 
 /** The outcome of one task on one host (all loop items together). */
@@ -65,7 +67,7 @@ export async function runTask(task: Task, host: HostRun, env: TaskEnv, extra?: V
   outcome.durationMs = Date.now() - started;
   if (task.register && outcome.status !== 'unreachable') host.facts[task.register] = outcome.result ?? {};
   if (outcome.status === 'changed' && task.notify.length > 0) for (const n of task.notify) host.notified.add(String(base.template(n)));
-  if (task.noLog === true || (typeof task.noLog === 'string' && safeTest(base, task.noLog))) {
+  if (hidesOutput(task, base)) {
     registerNoLogValues(outcome.result);
     censor(outcome);
   }
@@ -81,6 +83,11 @@ const NOT_SECRET_KEYS = new Set(['changed', 'failed', 'skipped', 'rc', 'dest', '
  */
 function registerNoLogValues(result: Vars | undefined): void {
   for (const [k, v] of Object.entries(result ?? {})) if (!NOT_SECRET_KEYS.has(k)) registerSecret(v);
+}
+
+/** no_log, literal or templated (a template that fails to evaluate hides, to be safe). */
+function hidesOutput(task: Task, scope: VarScope): boolean {
+  return task.noLog === true || (typeof task.noLog === 'string' && safeTest(scope, task.noLog));
 }
 
 function safeTest(scope: VarScope, expr: string): boolean {
@@ -304,14 +311,21 @@ async function runItem(task: Task, host: HostRun, env: TaskEnv, scope: VarScope)
     last = await runOnce(task, host, env, scope).catch((e: unknown) => errorOutcome(e, task, host));
     if (last.status === 'unreachable') return last;
     const resultScope = scope.with(markFinal(task.register ? { [task.register]: last.result ?? {} } : {}), markFinal({ ...(last.result ?? {}) }));
-    if (resultScope.test(task.until)) {
+    if (task.until.every((c) => resultScope.test(c))) {
       last.result = { ...(last.result ?? {}), attempts: attempt };
       return last;
     }
-    if (attempt <= retries) await new Promise((r) => setTimeout(r, delay * 1000));
+    if (attempt <= retries) {
+      env.retrying?.(host.name, retries + 1 - attempt, hidesOutput(task, scope) ? undefined : last.msg);
+      await new Promise((r) => setTimeout(r, delay * 1000));
+    }
   }
-  const msg = `retries exhausted (${retries}); until condition never held: ${task.until}`;
-  return { ...last!, status: 'failed', msg, result: { ...(last!.result ?? {}), failed: true, msg, attempts: retries + 1 } };
+  // The last attempt's own message says what went wrong (a unit that would not start, a
+  // command's error); the retries are context, not the cause. Registered, its msg stays the
+  // module's, as Ansible keeps it.
+  const why = `until never held after ${retries + 1} attempts: ${task.until.join(' and ')}`;
+  const msg = last!.msg ? `${last!.msg} (${why})` : why;
+  return { ...last!, status: 'failed', msg, result: { msg: why, ...(last!.result ?? {}), failed: true, attempts: retries + 1 } };
 }
 
 /** The templated, type-checked arguments; `omit` leaves an argument out. */

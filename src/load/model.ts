@@ -45,7 +45,8 @@ export interface Task extends NodeBase {
   notify: string[];
   changedWhen?: Array<string | boolean> | undefined;
   failedWhen?: Array<string | boolean> | undefined;
-  until?: string | undefined;
+  /** Conditions that must all hold for the task to stop retrying (a list, as Ansible's). */
+  until?: Array<string | boolean> | undefined;
   retries?: number | string | undefined;
   delay?: number | string | undefined;
   /** Handlers only: topics this handler also answers to. */

@@ -74,6 +74,8 @@ export type RunEvent =
   | { kind: 'host_result'; task: string; where: string; result: HostTaskResult }
   | { kind: 'item_result'; task: string; result: HostTaskResult }
   | { kind: 'warning'; message: string; host?: string | undefined }
+  /** An attempt of an `until` task did not meet its condition; another follows after the delay. */
+  | { kind: 'retry'; task: string; host: string; retriesLeft: number; msg?: string | undefined }
   | { kind: 'recap'; stats: Record<string, HostStats>; transport: Record<string, HostTransportStats>; durationMs: number };
 
 export type RunEventKind = RunEvent['kind'];

@@ -46,6 +46,8 @@ export function jsonReporter(file: string): Reporter {
       if (task) task.hosts[e.result.host] = hostEntry(e.result);
     },
     item_result: () => undefined,
+    // The task's result has the attempts it took.
+    retry: () => undefined,
     warning: (e: Extract<RunEvent, { kind: 'warning' }>) => void ((doc.warnings ??= []) as string[]).push(e.message),
     recap: (e: Extract<RunEvent, { kind: 'recap' }>) => Object.assign(doc, { stats: e.stats, transport: e.transport, duration_ms: e.durationMs }),
   };

@@ -96,6 +96,7 @@ export function liveReporter(o: PlainOptions): Reporter {
     },
     item_result: (e: Extract<RunEvent, { kind: 'item_result' }>) => void items.set(e.result.host, [...(items.get(e.result.host) ?? []), e]),
     warning: (e: Extract<RunEvent, { kind: 'warning' }>) => plain.handle(e),
+    retry: (e: Extract<RunEvent, { kind: 'retry' }>) => plain.handle(e),
     recap: (e: Extract<RunEvent, { kind: 'recap' }>) => {
       void finishPlay().then(() => {
         plain.handle(e);

@@ -104,6 +104,8 @@ export function plainReporter(o: PlainOptions): Reporter {
       emitResult(r);
     },
     item_result: (e: Extract<RunEvent, { kind: 'item_result' }>) => emitResult(e.result),
+    // Ansible's words, so logs read the same; with what the attempt said, when it said anything.
+    retry: (e: Extract<RunEvent, { kind: 'retry' }>) => o.write(s.yellow(`FAILED - RETRYING: [${e.host}]: ${e.task} (${e.retriesLeft} retries left).${e.msg ? ` ${e.msg}` : ''}\n`)),
     warning: (e: Extract<RunEvent, { kind: 'warning' }>) => o.write(s.yellow(`[WARNING]: ${e.host ? `[${e.host}] ` : ''}${e.message}\n`)),
     recap: (e: Extract<RunEvent, { kind: 'recap' }>) => {
       o.write(s.bold(banner('PLAY RECAP')));
