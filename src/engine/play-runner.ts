@@ -262,7 +262,7 @@ export class PlayRunner {
     const where = taskWhere(task);
     this.env.emit({ kind: 'task_start', name: title, where, handler, hosts: hosts.map((h) => h.name) });
     const outcomes = await pool(hosts, this.env.options.forks, async (host) => {
-      const retrying = (name: string, retriesLeft: number, msg: string | undefined) => this.env.emit({ kind: 'retry', task: title, host: name, retriesLeft, msg });
+      const retrying = (retriesLeft: number, msg: string | undefined) => this.env.emit({ kind: 'retry', task: title, host: host.name, retriesLeft, msg });
       const outcome = await runTask(task, host, { options: this.env.options, scopes: this.scopes, retrying }, extra.get(host));
       const ignored = outcome.status === 'failed' && this.ignoreErrors(task, host, extra);
       outcome.ignored = ignored || undefined;

@@ -29,7 +29,7 @@ export interface TaskEnv {
   options: RunOptions;
   scopes: ScopeBuilder;
   /** Told before an `until` task tries again: what the attempt said (unless no_log hides it). */
-  retrying?: (host: string, retriesLeft: number, msg: string | undefined) => void;
+  retrying?: (retriesLeft: number, msg: string | undefined) => void;
 }
 
 /** The outcome of one task on one host (all loop items together). */
@@ -316,7 +316,7 @@ async function runItem(task: Task, host: HostRun, env: TaskEnv, scope: VarScope)
       return last;
     }
     if (attempt <= retries) {
-      env.retrying?.(host.name, retries + 1 - attempt, hidesOutput(task, scope) ? undefined : last.msg);
+      env.retrying?.(retries + 1 - attempt, hidesOutput(task, scope) ? undefined : last.msg);
       await new Promise((r) => setTimeout(r, delay * 1000));
     }
   }
