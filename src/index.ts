@@ -13,6 +13,7 @@ export { matchHosts } from './inventory/pattern.js';
 export { plainReporter } from './output/plain.js';
 // The live (TTY) reporter is src/output/live.ts, loaded only on a terminal: listr2 costs ~0.2 s to load.
 export { jsonReporter, fanOut } from './output/json.js';
+export { htmlReporter } from './output/report.js';
 export { style, wantsColor } from './output/style.js';
 export type { Reporter, RunEvent, HostStats } from './output/events.js';
 export { Templater } from './vars/template.js';
