@@ -83,12 +83,16 @@ describe('live view', () => {
             await new Promise((r) => setTimeout(r, 50));
           }
           assert.match(frames.at(-1)!, /EXIT=0/, frames.at(-1));
-          // The frames of the live view: from its first line to the first of the log printed after the play.
-          const end = frames.findIndex((f) => /^TASK \[|PLAY RECAP/m.test(f));
-          const running = frames.slice(0, end < 0 ? frames.length : end).filter((f) => /\[\d+ done\]/.test(f));
+          // The frames of the live view: from the first whole board (the terminal may show the very
+          // first draw half done) to the first with the log printed after the play, or none of the board.
+          const boardOf = (f: string) => f.split('\n').filter((l) => /\[\d+ done\]|more of 30 hosts/.test(l));
+          const start = frames.findIndex((f) => boardOf(f).length === Math.min(30, rows - 1));
+          assert.ok(start >= 0, `the live view never showed a whole board:\n${frames.at(-1)}`);
+          const stop = frames.findIndex((f, i) => i > start && (boardOf(f).length === 0 || /^TASK \[|PLAY RECAP/m.test(f)));
+          const running = frames.slice(start, stop < 0 ? frames.length : stop);
           assert.ok(running.length > 10, `only ${running.length} frames of the live view were seen`);
           for (const f of running) {
-            const board = f.split('\n').filter((l) => /\[\d+ done\]|more of 30 hosts/.test(l));
+            const board = boardOf(f);
             for (const l of board) assert.ok([...l].length <= 80, `a line of ${[...l].length} columns:\n${f}`);
             // Every frame is whole: all 30 hosts, or as many as fit and a line for the rest.
             if (rows === 45) assert.equal(board.length, 30, f);
