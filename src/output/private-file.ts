@@ -25,7 +25,10 @@ export async function writePrivateFile(path: string, content: string, what: stri
     await rename(temp, path);
   } catch (e) {
     await unlink(temp).catch(() => undefined);
-    const reason = e instanceof Error ? e.message : String(e);
+    const code = (e as NodeJS.ErrnoException).code;
+    // The temp name is ours, not the user's: say what is wrong with their path instead.
+    const reason =
+      code === 'ENOENT' ? `directory ${dirname(path)} does not exist` : code === 'EACCES' ? `no permission to write in ${dirname(path)}` : code === 'EISDIR' ? 'it is a directory' : e instanceof Error ? e.message : String(e);
     throw new SenexError('E_REPORT_WRITE', `cannot write the ${what} ${path}: ${reason}`, { hint: 'give a path in a directory you can write (the run itself is over; its output above stands)' });
   }
 }
