@@ -46,6 +46,61 @@ describe('security: data and secrets (issue 16)', function () {
     assert.equal(statSync(join(t.dir, 'old.json')).mode & 0o777, 0o600);
   });
 
+  /** group_vars/all.yml beside the inventory, each value a `!vault` of its own. */
+  function vaulted(values: Record<string, string>): void {
+    mkdirSync(join(t.dir, 'group_vars'));
+    const yaml = Object.entries(values).map(([k, v]) => `${k}: !vault |\n${encryptVault(v, VAULT).trimEnd().split('\n').map((l) => `  ${l}`).join('\n')}\n`);
+    writeFileSync(join(t.dir, 'group_vars/all.yml'), yaml.join(''));
+    writeFileSync(join(t.dir, 'pw'), `${PW}\n`);
+  }
+
+  it('a secret holding quotes and backslashes is masked in JSON, Python repr and shell-quoted forms; a from_json error does not quote it (item 6)', async () => {
+    const QUOTED = `pa"ss\\wo'rd-42`;
+    const LONG = 'not-json-but-a-long-secret-value';
+    vaulted({ vault_q: QUOTED, vault_long: LONG });
+    const tasks =
+      `    - debug: {var: vault_q}\n` +
+      `    - debug: {msg: "{{ {'k': vault_q} }}"}\n` +
+      `    - debug: {msg: "{{ [vault_q] | to_json }}"}\n` +
+      `    - shell: "echo {{ vault_q | quote }} >/dev/null"\n` +
+      `    - debug: {msg: "{{ vault_long | from_json }}"}\n      ignore_errors: true\n`;
+    writeFileSync(join(t.dir, 'site.yml'), play(tasks));
+    const r = await runCli(['site.yml', '-i', 'inventory.ini', '--vault-password-file', 'pw', '-v', '--json', 'run.json'], { cwd: t.dir });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /from_json/, 'the from_json task failed and said so');
+    const forms = [QUOTED, JSON.stringify(QUOTED).slice(1, -1), `pa"ss\\\\wo\\'rd-42`, `pa"ss\\wo'\\''rd-42`, 'pa\\"ss', LONG.slice(0, 10)];
+    for (const [where, text] of [['stdout', r.stdout], ['stderr', r.stderr], ['run.json', readFileSync(join(t.dir, 'run.json'), 'utf8')]] as const) {
+      for (const form of forms) assert.ok(!text.includes(form), `${where} shows ${form}:\n${text}`);
+    }
+  });
+
+  it('values computed from a secret are masked in --diff and --check --diff, and new files holding one are 0600 (item 7)', async () => {
+    const SECRET = 'Zx9-derived-source-pw';
+    vaulted({ vault_pw: SECRET });
+    const b64 = Buffer.from(SECRET).toString('base64');
+    const basic = Buffer.from(`admin:${SECRET}`).toString('base64');
+    writeFileSync(join(t.dir, 'app.ini.j2'), '[main]\nuser = {{ user }}\nkey = {{ vault_pw | b64encode }}\n');
+    const tasks =
+      `    - copy: {dest: "{{ out }}/b64", content: "{{ vault_pw | b64encode }}\\n"}\n` +
+      `    - copy: {dest: "{{ out }}/basic", content: "Authorization: Basic {{ (user ~ ':' ~ vault_pw) | b64encode }}\\n"}\n` +
+      `    - copy: {dest: "{{ out }}/cut", content: "{{ vault_pw[0:12] }} {{ vault_pw | upper }}\\n"}\n` +
+      `    - template: {src: app.ini.j2, dest: "{{ out }}/app.ini"}\n` +
+      `    - debug: {msg: "{{ vault_pw | b64encode }} {{ vault_pw | upper }}"}\n`;
+    writeFileSync(join(t.dir, 'site.yml'), play(tasks, '    user: admin\n'));
+    const shown = [b64, basic, SECRET.toUpperCase(), SECRET.slice(0, 12), SECRET];
+    for (const args of [['--check', '--diff'], ['--diff', '-v']]) {
+      const r = await runCli(['site.yml', '-i', 'inventory.ini', '--vault-password-file', 'pw', ...args], { cwd: t.dir });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /content hidden: /, `${args.join(" ")}: the diffs are there, hidden:\n${r.stdout}`);
+      for (const s of shown) assert.ok(!(r.stdout + r.stderr).includes(s), `${args.join(' ')} shows ${s}:\n${r.stdout}`);
+    }
+    const file = (name: string) => join(t.dir, 'out', name);
+    assert.equal(readFileSync(file('b64'), 'utf8'), `${b64}\n`);
+    assert.equal(readFileSync(file('basic'), 'utf8'), `Authorization: Basic ${basic}\n`);
+    assert.equal(readFileSync(file('app.ini'), 'utf8'), `[main]\nuser = admin\nkey = ${b64}\n`);
+    for (const name of ['b64', 'basic', 'cut', 'app.ini']) assert.equal(statSync(file(name)).mode & 0o777, 0o600, `${name} is 0600`);
+  });
+
   for (const level of ['1', '2']) {
     it(`SENEX_TRACE=${level} does not print a no_log task's command line (item 8)`, async () => {
       const tasks = `    - name: secret command\n      command: echo plain-secret-{{ pw }}\n      no_log: true\n    - command: echo visible-{{ pw }}\n`;

@@ -49,7 +49,8 @@ const TRACE_SCRIPTS = process.env.SENEX_TRACE === '2';
 function traceRequest(n: number, inFlight: number, script: string, hidden: boolean): void {
   const lines = script.split('\n');
   // A no_log task's command line may hold secrets that are not registered (plain variables).
-  const text = hidden ? '(no_log: not shown)' : TRACE_SCRIPTS ? `\n${script}` : lines[0]!.slice(0, 120);
+  // Masked before it is cut, so a secret across the cut is not half shown.
+  const text = hidden ? '(no_log: not shown)' : TRACE_SCRIPTS ? `\n${script}` : redact(lines[0]!).slice(0, 120);
   process.stderr.write(redact(`senex trace: request ${n}${inFlight ? ` (behind ${inFlight} in flight)` : ''}, ${lines.length} lines: ${text}\n`));
 }
 

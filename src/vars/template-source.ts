@@ -96,7 +96,8 @@ export function wrapOutputs(src: string, filter: string): string {
       out += src.slice(last, b.start) + `${b.open}${fixed}${b.close}`;
     } else {
       const code = fixed.trim();
-      const args = isVariablePath(code) ? `(${code}) is defined, ${JSON.stringify(code)}, ${lineCol(src, b.codeStart + b.code.indexOf(b.code.trim()))}` : '';
+      // The code goes along for every output: the filter taints what a computation printed (taint.ts).
+      const args = isVariablePath(code) ? `(${code}) is defined, ${JSON.stringify(code)}, ${lineCol(src, b.codeStart + b.code.indexOf(b.code.trim()))}` : `true, ${JSON.stringify(code)}`;
       out += src.slice(last, b.start) + `${b.open} (${fixed}) | ${filter}(${args}) ${b.close}`;
     }
     last = b.end;

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { FilterError, filters, tests, truthy, type JinjaFunction } from './filters.js';
 import { fromEngine, printed } from './python-repr.js';
+import { taintOutput } from './taint.js';
 import { isVariablePath, playbookBackslashes, pythonEscapes, soleExpression, unguardedNames, wrapOutputs } from './template-source.js';
 
 // minijinja-js is CommonJS with a wasm payload; load it the CommonJS way.
@@ -54,6 +55,8 @@ export class Templater {
   // A JS exception inside a filter would panic the wasm engine; filters record it here
   // instead and the render that called them throws it afterwards.
   private filterError: Error | undefined;
+  // The context of the render in progress, for taintOutput (filters see only their arguments).
+  private context: Record<string, unknown> = {};
 
   constructor() {
     this.env.debug = true; // error messages carry the span of the failing expression
@@ -71,13 +74,17 @@ export class Templater {
         this.filterError ??= undefinedError(String(code), line, col);
         return '';
       }
-      return printed(fromEngine(v));
+      const value = fromEngine(v);
+      const out = printed(value);
+      if (code !== undefined) taintOutput(String(code), typeof value === 'string' ? out : value, this.context);
+      return out;
     });
   }
 
   /** Renders a template to text, as Ansible's template module does. */
   render(source: string, context: Record<string, unknown>): string {
     const name = this.compile(source);
+    this.context = context;
     return preserveTrailingNewlines(source, bounded(this.call(() => this.env.renderTemplate(name, context), source)));
   }
 
@@ -92,7 +99,9 @@ export class Templater {
     const expr = pythonEscapes(sole);
     const value = this.call(() => this.env.evalExpr(expr, context), source, source.indexOf(expr));
     if (value === undefined && isVariablePath(expr)) throw undefinedError(expr.trim(), 1, source.indexOf(expr) + 1);
-    return fromEngine(typeof value === 'string' ? bounded(value) : value);
+    const result = fromEngine(typeof value === 'string' ? bounded(value) : value);
+    taintOutput(expr, result, context);
+    return result;
   }
 
   /** Evaluates a bare expression (`when:`, `until:`, `changed_when:`) with Python truthiness. */
