@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encryptVault } from '../src/vault/format.js';
 import { runCli, startCli, type LiveRun } from './helpers/cli.js';
@@ -99,6 +99,17 @@ describe('security: data and secrets (issue 16)', function () {
     assert.equal(readFileSync(file('basic'), 'utf8'), `Authorization: Basic ${basic}\n`);
     assert.equal(readFileSync(file('app.ini'), 'utf8'), `[main]\nuser = admin\nkey = ${b64}\n`);
     for (const name of ['b64', 'basic', 'cut', 'app.ini']) assert.equal(statSync(file(name)).mode & 0o777, 0o600, `${name} is 0600`);
+  });
+
+  it('!unsafe values are never templated, as under Ansible (item 2)', async () => {
+    const RAW = `{{ lookup('pipe', 'touch ${t.dir}/canary') }} {% if %}\n{{ undefined_name }}`;
+    const tasks = `    - copy: {dest: "{{ out }}/raw", content: "{{ raw_text }}\\n"}\n    - copy:\n        dest: "{{ out }}/direct"\n        content: !unsafe "{{ nope }}\\n"\n`;
+    writeFileSync(join(t.dir, 'site.yml'), play(tasks, `    raw_text: !unsafe ${JSON.stringify(RAW)}\n    copied: "{{ raw_text }}"\n`));
+    const r = await runCli(['site.yml', '-i', 'inventory.ini'], { cwd: t.dir });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(readFileSync(join(t.dir, 'out/raw'), 'utf8'), `${RAW}\n`);
+    assert.equal(readFileSync(join(t.dir, 'out/direct'), 'utf8'), '{{ nope }}\n');
+    assert.equal(existsSync(join(t.dir, 'canary')), false);
   });
 
   for (const level of ['1', '2']) {

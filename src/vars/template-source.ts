@@ -22,6 +22,21 @@ export function isTemplated(s: string): boolean {
   return s.includes('{{') || s.includes('{%') || s.includes('{#');
 }
 
+/**
+ * A template that renders to exactly `text` (Ansible's `!unsafe`: a value never templated).
+ * Raw blocks hold the text, except where a raw block could not: a newline (trim_blocks would
+ * eat it after a block tag) and `{%` (it could close the raw block) are printed as string
+ * literals without any backslash (playbook values have their literals' backslashes doubled).
+ */
+export function literalTemplate(text: string): string {
+  if (!isTemplated(text)) return text;
+  return text
+    .split(/(\n|\{%)/)
+    .filter((part) => part !== '')
+    .map((part) => (part === '\n' || part === '{%' ? `{{ '${part}' }}` : `{% raw %}${part}{% endraw %}`))
+    .join('');
+}
+
 /** Scans to the closing delimiter at brace depth 0, outside string literals. */
 function scanCode(src: string, from: number, close: string): number {
   let depth = 0;
