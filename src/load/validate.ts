@@ -1,8 +1,8 @@
-import { redact } from '../vault/redact.js';
 import { createRequire } from 'node:module';
 import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import { ValidationError, type SourcePos } from '../errors.js';
 import { didYouMean } from './suggest.js';
+import { redact } from '../vault/redact.js';
 import { posOf } from './yaml.js';
 
 // ajv is CommonJS; load it that way so the class is what we get under NodeNext.
