@@ -1,4 +1,4 @@
-import { containsSecret, registerSecret } from '../vault/redact.js';
+import { anySecrets, containsSecret, registerSecret } from '../vault/redact.js';
 import { referencedNames } from './template-source.js';
 
 /**
@@ -19,7 +19,7 @@ import { referencedNames } from './template-source.js';
  * hiding and are not registered.
  */
 export function taintOutput(code: string, value: unknown, context: Record<string, unknown>): void {
-  if (isLookup(code) || !computedText(code, value)) return;
+  if (!anySecrets() || isLookup(code) || !computedText(code, value)) return;
   if (readsSecret(code, context)) registerSecret(value);
 }
 

@@ -51,6 +51,11 @@ function secretPattern(): RegExp | null {
   return pattern;
 }
 
+/** Whether any secret is registered (most runs without a vault have none). */
+export function anySecrets(): boolean {
+  return secrets.size > 0;
+}
+
 /** The text with every known secret replaced by ********. */
 export function redact(text: string): string {
   const p = secretPattern();
