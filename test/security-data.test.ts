@@ -146,7 +146,7 @@ describe('security: a host cannot template its way to another host\'s secrets (i
   beforeEach(() => (t = testdir()));
   afterEach(() => t.cleanup());
 
-  it('registered output, loop items, include loops, set_fact and hostvars stay text; hostvars template in their own host', async () => {
+  it('registered output, loop items, include loops and their vars, set_fact and hostvars stay text; hostvars template in their own host', async () => {
     const known = join(t.dir, 'known_hosts');
     writeFileSync(known, servers.map((s) => s.knownHostsLine()).join('\n') + '\n');
     writeFileSync(join(t.dir, 'pw'), `${PW}\n`);
@@ -160,7 +160,7 @@ describe('security: a host cannot template its way to another host\'s secrets (i
     mkdirSync(join(t.dir, 'out'));
     const vaulted = encryptVault(TOKEN, VAULT).trimEnd().split('\n').map((l) => `  ${l}`).join('\n');
     writeFileSync(join(t.dir, 'host_vars/db1.yml'), `vault_db1_token: !vault |\n${vaulted}\n`);
-    writeFileSync(join(t.dir, 'write.yml'), `- copy: {dest: "{{ out }}/include-{{ inventory_hostname }}-{{ line | length }}", content: "{{ line }}\\n"}\n`);
+    writeFileSync(join(t.dir, 'write.yml'), `- copy: {dest: "{{ out }}/include-{{ inventory_hostname }}-{{ line | length }}", content: "{{ line }}\\n{{ via_vars }}\\n"}\n`);
     const w = (name: string, content: string) => `    - copy: {dest: "{{ out }}/${name}-{{ inventory_hostname }}", content: "${content}"}\n      when: inventory_hostname == 'web'\n`;
     writeFileSync(
       join(t.dir, 'site.yml'),
@@ -168,7 +168,7 @@ describe('security: a host cannot template its way to another host\'s secrets (i
         `    - command: cat ${t.dir}/payload-{{ inventory_hostname }}\n      register: r\n      changed_when: false\n` +
         `    - set_fact: {copied: "{{ r.stdout }}"}\n` +
         `    - copy: {dest: "{{ out }}/loop-{{ inventory_hostname }}-{{ i }}", content: "{{ item }}\\n"}\n      loop: "{{ r.stdout_lines }}"\n      loop_control: {index_var: i}\n      when: inventory_hostname == 'web'\n` +
-        `    - include_tasks: write.yml\n      loop: "{{ r.stdout_lines }}"\n      loop_control: {loop_var: line}\n      when: inventory_hostname == 'web'\n` +
+        `    - include_tasks: write.yml\n      vars: {via_vars: "{{ line }}"}\n      loop: "{{ r.stdout_lines }}"\n      loop_control: {loop_var: line}\n      when: inventory_hostname == 'web'\n` +
         w('hostvars', "{{ hostvars[inventory_hostname].r.stdout }}\\n") +
         w('fact', "{{ hostvars['web'].copied }}\\n") +
         w('url', "{{ hostvars['db1'].db_url }}\\n"),
@@ -181,7 +181,7 @@ describe('security: a host cannot template its way to another host\'s secrets (i
     // Byte for byte what the host said, as ansible-playbook writes it.
     PAYLOAD.forEach((line, i) => {
       assert.equal(read(`loop-web-${i}`), `${line}\n`);
-      assert.equal(read(`include-web-${line.length}`), `${line}\n`);
+      assert.equal(read(`include-web-${line.length}`), `${line}\n${line}\n`);
     });
     assert.equal(read('hostvars-web'), `${PAYLOAD.join('\n')}\n`);
     assert.equal(read('fact-web'), `${PAYLOAD.join('\n')}\n`);
