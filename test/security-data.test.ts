@@ -3,7 +3,7 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, 
 import { join } from 'node:path';
 import { encryptVault } from '../src/vault/format.js';
 import { runCli, startCli, type LiveRun } from './helpers/cli.js';
-import { ensureTestUsers, makeClientKeys, TestSshd, USERS, type ClientKeys } from './helpers/sshd.js';
+import { USERS, withSshds } from './helpers/sshd.js';
 import { testdir } from './helpers/testdir.js';
 
 const PW = 'correct horse battery staple';
@@ -130,23 +130,17 @@ describe('security: data and secrets (issue 16)', function () {
 // would reach db1's vaulted token if it were templated again. Ansible 2.14 writes the text.
 describe('security: a host cannot template its way to another host\'s secrets (issue 16 item 2)', function () {
   this.timeout(120_000);
-  let keys: ClientKeys;
-  const servers: TestSshd[] = [];
+  const sshds = withSshds(2);
   let t: ReturnType<typeof testdir>;
   const TOKEN = 'db1-token-Zq8vX3';
   // What web's (compromised) files say; `cat` brings it back as the registered stdout.
   const PAYLOAD = ["{{ hostvars['db1'].vault_db1_token }}", '{{ vault_db1_token }}', "{% include 'x' %}"];
 
-  before(async () => {
-    ensureTestUsers();
-    keys = makeClientKeys();
-    for (let i = 0; i < 2; i++) servers.push(await new TestSshd(keys).start());
-  });
-  after(() => servers.forEach((s) => s.stop()));
   beforeEach(() => (t = testdir()));
   afterEach(() => t.cleanup());
 
   it('registered output, loop items, include loops and their vars, set_fact and hostvars stay text; hostvars template in their own host', async () => {
+    const { keys, servers } = sshds;
     const known = join(t.dir, 'known_hosts');
     writeFileSync(known, servers.map((s) => s.knownHostsLine()).join('\n') + '\n');
     writeFileSync(join(t.dir, 'pw'), `${PW}\n`);
