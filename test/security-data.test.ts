@@ -134,7 +134,7 @@ describe('security: a host cannot template its way to another host\'s secrets (i
   let t: ReturnType<typeof testdir>;
   const TOKEN = 'db1-token-Zq8vX3';
   // What web's (compromised) files say; `cat` brings it back as the registered stdout.
-  const PAYLOAD = ["{{ hostvars['db1'].vault_db1_token }}", '{{ vault_db1_token }}', "{% include 'x' %}"];
+  const PAYLOAD = ["{{ hostvars['db1'].vault_db1_token }}", '{{ vault_db1_token }}', "{% include 'x' %}", "hostvars['db1'].vault_db1_token"];
 
   beforeEach(() => (t = testdir()));
   afterEach(() => t.cleanup());
@@ -165,7 +165,8 @@ describe('security: a host cannot template its way to another host\'s secrets (i
         `    - include_tasks: write.yml\n      vars: {via_vars: "{{ line }}"}\n      loop: "{{ r.stdout_lines }}"\n      loop_control: {loop_var: line}\n      when: inventory_hostname == 'web'\n` +
         w('hostvars', "{{ hostvars[inventory_hostname].r.stdout }}\\n") +
         w('fact', "{{ hostvars['web'].copied }}\\n") +
-        w('url', "{{ hostvars['db1'].db_url }}\\n"),
+        w('url', "{{ hostvars['db1'].db_url }}\\n") +
+        `    - debug: {var: "{{ r.stdout_lines[3] }}"}\n      when: inventory_hostname == 'web'\n`,
     );
     const r = await runCli(['site.yml', '-i', 'inventory.yml', '--vault-password-file', 'pw'], { cwd: t.dir, env: { SSH_AUTH_SOCK: '' } });
     assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -179,6 +180,8 @@ describe('security: a host cannot template its way to another host\'s secrets (i
     });
     assert.equal(read('hostvars-web'), `${PAYLOAD.join('\n')}\n`);
     assert.equal(read('fact-web'), `${PAYLOAD.join('\n')}\n`);
+    // debug's var named by a host is not evaluated: Ansible 2.14 prints it back the same way.
+    assert.ok(r.stdout.includes(`"${PAYLOAD[3]}": "{{${PAYLOAD[3]}}}"`), r.stdout);
     // Another host's inventory variable is templated in that host's context, as Ansible does.
     assert.equal(read('url-web'), 'postgres://db1/app\n');
   });

@@ -18,6 +18,7 @@ import { pythonStr } from '../vars/python-repr.js';
 import { toBool } from '../vars/filters.js';
 import { markFinal, type VarScope, type Vars } from '../vars/scope.js';
 import { TemplateError } from '../vars/template.js';
+import { isTemplated } from '../vars/template-source.js';
 import { applyCommand, describeChange, VALIDATE_FAILED } from './apply.js';
 import type { HostRun, TouchedPath } from './host-run.js';
 import type { RunOptions } from './options.js';
@@ -508,8 +509,12 @@ function moduleContext(task: Task, scope: VarScope, env: TaskEnv): ModuleContext
     },
     test: (expr) => scope.test(expr),
     lookupVar: (name) => {
-      const value = scope.template(`{{ ${name} }}`);
-      return value;
+      // A name that came out of a template (`var: "{{ r.stdout }}"`) may be a host's text: it
+      // is looked up as one plain variable name, never evaluated as an expression (Ansible
+      // marks it unsafe and prints it back as `{{name}}`).
+      const fromTemplate = typeof task.args.var === 'string' && isTemplated(task.args.var);
+      if (fromTemplate && !/^[A-Za-z_]\w*$/.test(name.trim())) return name.includes('{{') ? 'VARIABLE IS NOT DEFINED!' : `{{${name}}}`;
+      return scope.template(`{{ ${name} }}`);
     },
     template: (value) => scope.template(value),
     hostVars: () => ({}),
