@@ -24,6 +24,8 @@ export interface SshEndpoint {
   address: string;
   port: number;
   user: string;
+  /** ssh_config's HashKnownHosts for this hop: accept-new records it hashed. */
+  hashKnownHosts?: boolean;
 }
 
 export type HostKeyPolicy = 'strict' | 'accept-new' | 'off';
@@ -192,7 +194,7 @@ export class SshTransport extends ShellTransport {
       );
     }
     if (this.opts.hostKeyPolicy === 'accept-new') {
-      const file = known.add(name, key);
+      const file = known.add(name, key, { hashed: hop.hashKnownHosts === true });
       this.opts.warn(`permanently added ${name} (${fp}) to ${file}`);
       return undefined;
     }
