@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { recap, type CliResult } from './helpers/cli.js';
+import { recap, runCli, runProcess, type CliResult } from './helpers/cli.js';
 import { BIN } from './helpers/paths.js';
 import { ensureTestUsers, makeClientKeys, TestSshd, USERS, type ClientKeys } from './helpers/sshd.js';
 import { testdir } from './helpers/testdir.js';
@@ -172,5 +172,90 @@ describe('security: accept-new follows HashKnownHosts', function () {
     assert.ok(text.includes(`[127.0.0.1]:${target.port} ssh-ed25519 `), text);
     assert.ok(keygenFind(`[127.0.0.1]:${jump.port}`));
     opensshConnects();
+  });
+});
+
+/** ansible-playbook -c local in `cwd`, the oracle for what Ansible 2.14 reports. */
+function ansiblePlaybook(args: string[], cwd: string): Promise<CliResult> {
+  return runProcess('ansible-playbook', args, {
+    cwd,
+    env: { ANSIBLE_NOCOLOR: '1', ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3', ANSIBLE_LOCALHOST_WARNING: '0', ANSIBLE_RETRY_FILES_ENABLED: '0' },
+  });
+}
+
+// Item 16 of issue 16: work is never skipped silently. Local connection, two hosts.
+describe('security: never skip work silently', function () {
+  this.timeout(120_000);
+  let t: ReturnType<typeof testdir>;
+  beforeEach(() => (t = testdir()));
+  afterEach(() => t.cleanup());
+
+  const inventory = (hosts: Record<string, string>) =>
+    `all:\n  vars: {ansible_connection: local, ansible_python_interpreter: /usr/bin/python3}\n  hosts:\n${Object.entries(hosts)
+      .map(([h, fam]) => `    ${h}: {fam: ${fam}}`)
+      .join('\n')}\n`;
+
+  it('an include whose run-time name points at an invalid file fails that host with file:line:col; the other host goes on', async () => {
+    writeFileSync(join(t.dir, 'inventory.yml'), inventory({ good: 'Good', bad: 'Bad' }));
+    writeFileSync(
+      join(t.dir, 'site.yml'),
+      `- hosts: all\n  gather_facts: false\n  tasks:\n    - include_tasks: "setup-{{ fam }}.yml"\n    - copy: {dest: "${t.dir}/after-{{ inventory_hostname }}", content: "x"}\n`,
+    );
+    writeFileSync(join(t.dir, 'setup-Good.yml'), `- copy: {dest: "${t.dir}/setup-{{ inventory_hostname }}", content: "ok"}\n`);
+    // The first task is valid, the second is not: before, the valid one ran and the other was dropped.
+    writeFileSync(join(t.dir, 'setup-Bad.yml'), `- copy: {dest: "${t.dir}/setup-{{ inventory_hostname }}", content: "ok"}\n- copy: {dest: /tmp/x, no_such_arg: 1, content: "y"}\n`);
+    const r = await runCli(['site.yml', '-i', 'inventory.yml'], { cwd: t.dir });
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stdout, /fatal: \[bad\]: FAILED! => 'setup-Bad\.yml' is invalid; none of its tasks ran:\n\S*setup-Bad\.yml:2:\d+: error: unknown key 'no_such_arg' in module 'copy'/);
+    assert.match(r.stdout, /\(in include_tasks at \S*site\.yml:4:7\)/);
+    assert.deepEqual([recap(r.stdout, 'bad').failed, recap(r.stdout, 'good').failed, recap(r.stdout, 'good').changed], [1, 0, 2]);
+    assert.deepEqual([existsSync(join(t.dir, 'setup-bad')), existsSync(join(t.dir, 'after-bad'))], [false, false]);
+    assert.deepEqual([existsSync(join(t.dir, 'setup-good')), existsSync(join(t.dir, 'after-good'))], [true, true]);
+    // Ansible does not run past it either (it stops the whole run with exit 4).
+    const a = await ansiblePlaybook(['site.yml', '-i', 'inventory.yml'], t.dir);
+    assert.notEqual(a.code, 0, a.stdout + a.stderr);
+    assert.equal(existsSync(join(t.dir, 'after-bad')), false);
+  });
+
+  it('an include of a file that is not YAML fails the host the same way', async () => {
+    writeFileSync(join(t.dir, 'inventory.yml'), inventory({ bad: 'Bad' }));
+    writeFileSync(join(t.dir, 'site.yml'), `- hosts: all\n  gather_facts: false\n  tasks:\n    - include_tasks: "setup-{{ fam }}.yml"\n`);
+    writeFileSync(join(t.dir, 'setup-Bad.yml'), `- debug: msg=one\n- debug: {msg: [unclosed\n`);
+    const r = await runCli(['site.yml', '-i', 'inventory.yml'], { cwd: t.dir });
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stdout, /'setup-Bad\.yml' is invalid; none of its tasks ran:\n\S*setup-Bad\.yml:\d+:\d+: error: invalid YAML/);
+    assert.doesNotMatch(r.stdout, /nothing was run/);
+  });
+
+  it('debug var=: an undefined name is VARIABLE IS NOT DEFINED! (ok), a template error fails the task, as in Ansible', async () => {
+    writeFileSync(join(t.dir, 'inventory.yml'), inventory({ h: 'x' }));
+    writeFileSync(
+      join(t.dir, 'site.yml'),
+      [
+        '- hosts: all',
+        '  gather_facts: false',
+        '  vars:',
+        '    nested: "{{ nope_undefined }}"',
+        '    attr_of_nothing: "{{ {}.x.y }}"',
+        '    divides_by_zero: "{{ 1 // 0 }}"',
+        '    bad_filter: "{{ 1 | no_such_filter }}"',
+        '  tasks:',
+        '    - debug: var=plain_undefined',
+        '    - debug: var=nested',
+        '    - debug: var=attr_of_nothing',
+        '    - debug: var=divides_by_zero',
+        '      ignore_errors: true',
+        '    - debug: var=bad_filter',
+        '',
+      ].join('\n'),
+    );
+    const r = await runCli(['site.yml', '-i', 'inventory.yml'], { cwd: t.dir });
+    const a = await ansiblePlaybook(['site.yml', '-i', 'inventory.yml'], t.dir);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.equal(r.code, a.code, `ansible-playbook exited ${a.code}:\n${a.stdout}`);
+    assert.deepEqual(recap(r.stdout, 'h'), recap(a.stdout, 'h'));
+    assert.equal(r.stdout.match(/VARIABLE IS NOT DEFINED!/g)?.length, 3, r.stdout);
+    assert.match(r.stdout, /fatal: \[h\]: FAILED! => .*divides_by_zero.* \(in task 'debug' at \S*site\.yml:12:7\)/);
+    assert.match(r.stdout, /fatal: \[h\]: FAILED! => .*no_such_filter.* \(in task 'debug' at \S*site\.yml:14:7\)/);
   });
 });
