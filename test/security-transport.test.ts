@@ -259,3 +259,101 @@ describe('security: never skip work silently', function () {
     assert.match(r.stdout, /fatal: \[h\]: FAILED! => .*no_such_filter.* \(in task 'debug' at \S*site\.yml:14:7\)/);
   });
 });
+
+/** Runs the built CLI, sampling its peak RSS (VmHWM, which only grows) until it exits. */
+function runMeasured(args: string[], cwd: string): Promise<CliResult & { peakRssMiB: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', CI: '1', SSH_AUTH_SOCK: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let peakKiB = 0;
+    const sample = setInterval(() => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) peakKiB = Math.max(peakKiB, Number(m[1]));
+      } catch {
+        /* exited between two samples */
+      }
+    }, 20);
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearInterval(sample);
+      resolve({ code: code ?? -1, stdout, stderr, peakRssMiB: peakKiB / 1024 });
+    });
+  });
+}
+
+function sha256File(path: string): string {
+  return execFileSync('sha256sum', ['--', path], { encoding: 'utf8' }).split(' ')[0]!;
+}
+
+// Item 15 of issue 16: big files are streamed, in bounded memory, over a real sshd.
+describe('robustness: a 400 MiB copy over SSH', function () {
+  this.timeout(600_000);
+  const SIZE = 400 * 1024 * 1024;
+  /** The controller's peak RSS for a 400 MiB copy: it held the file twice over before. */
+  const RSS_BOUND_MIB = 200;
+  let keys: ClientKeys;
+  const servers: TestSshd[] = [];
+  let t: ReturnType<typeof testdir>;
+  let src: string;
+
+  before(async () => {
+    ensureTestUsers();
+    keys = makeClientKeys();
+    for (let i = 0; i < 2; i++) servers.push(await new TestSshd(keys).start());
+    t = testdir();
+    src = join(t.dir, 'big.bin');
+    execFileSync('sh', ['-c', `head -c ${SIZE} /dev/urandom > "$1"`, 'sh', src]);
+  });
+  after(() => {
+    servers.forEach((s) => s.stop());
+    t.cleanup();
+  });
+
+  function inventory(hosts: Record<string, { server: TestSshd; dest: string }>): string {
+    const known = join(t.dir, 'known_hosts');
+    writeFileSync(known, servers.map((s) => s.knownHostsLine()).join('\n') + '\n');
+    const lines = Object.entries(hosts).map(([name, h]) => `    ${name}: {ansible_port: ${h.server.port}, dest: "${h.dest}"}`);
+    const file = join(t.dir, 'inventory.yml');
+    writeFileSync(
+      file,
+      `all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: ${USERS.nopw}\n    ansible_ssh_private_key_file: ${keys.plain}\n    ansible_ssh_common_args: "-o UserKnownHostsFile=${known}"\n  hosts:\n${lines.join('\n')}\n`,
+    );
+    return file;
+  }
+
+  it('arrives whole (sha256 on the far side), the controller stays under 200 MiB RSS, and the shell works after it', async () => {
+    const dest = join(t.dir, 'out', 'big.copy');
+    mkdirSync(join(t.dir, 'out'));
+    const inv = inventory({ far: { server: servers[0]!, dest } });
+    writeFileSync(
+      join(t.dir, 'site.yml'),
+      `- hosts: all\n  gather_facts: false\n  become: true\n  tasks:\n    - copy: {src: big.bin, dest: "{{ dest }}", mode: "0640"}\n    - command: sha256sum -- "{{ dest }}"\n      register: sum\n    - debug: var=sum.stdout\n`,
+    );
+    const r = await runMeasured(['site.yml', '-i', inv], t.dir);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const want = sha256File(src);
+    assert.equal(sha256File(dest), want);
+    // The request after the stream ran in the same shell and saw the whole file.
+    assert.match(r.stdout, new RegExp(`"sum.stdout": "${want}  `));
+    assert.ok(r.peakRssMiB > 0 && r.peakRssMiB < RSS_BOUND_MIB, `peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
+    // Converged: the second run compares checksums and sends nothing.
+    const again = await runMeasured(['site.yml', '-i', inv], t.dir);
+    assert.equal(recap(again.stdout, 'far').changed, 1, again.stdout); // the command task
+  });
+
+  it('a host whose write fails is that host\'s failure; the other host gets the file', async () => {
+    const good = join(t.dir, 'good.copy');
+    const inv = inventory({ good: { server: servers[0]!, dest: good }, bad: { server: servers[1]!, dest: join(t.dir, 'no-such-dir', 'big.copy') } });
+    writeFileSync(join(t.dir, 'site.yml'), `- hosts: all\n  gather_facts: false\n  become: true\n  tasks:\n    - copy: {src: big.bin, dest: "{{ dest }}"}\n    - command: "true"\n`);
+    const r = await runMeasured(['site.yml', '-i', inv], t.dir);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stdout + r.stderr, /internal error/);
+    assert.match(r.stdout, /fatal: \[bad\]: FAILED! => .*no-such-dir/);
+    assert.deepEqual([recap(r.stdout, 'good').failed, recap(r.stdout, 'good').changed, recap(r.stdout, 'bad').failed], [0, 2, 1]);
+    assert.equal(sha256File(good), sha256File(src));
+  });
+});

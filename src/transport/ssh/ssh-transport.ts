@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import ssh2, { type AuthHandlerMiddleware, type Client, type ClientChannel, type ConnectConfig, type ParsedKey } from 'ssh2';
 import { shellJoin } from '../quote.js';
 import { Limit } from '../limit.js';
-import type { ShellChannel } from '../remote-shell.js';
+import { waitDrain, type ShellChannel } from '../remote-shell.js';
 import { ShellTransport } from '../shell-transport.js';
 import { UnreachableError } from '../types.js';
 import { fingerprint, KnownHosts, knownHostsName } from './known-hosts.js';
@@ -289,7 +289,8 @@ export class SshTransport extends ShellTransport {
       closeCb(this.lostReason ?? 'the remote shell exited');
     });
     return {
-      write: (data) => void channel.write(data),
+      write: (data) => channel.write(data),
+      drained: () => waitDrain(channel),
       onData: (cb) => void channel.on('data', cb),
       onStderr: (cb) => void channel.stderr.on('data', cb),
       onClose: (cb) => {
