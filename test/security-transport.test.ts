@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { recap, runCli, runProcess, type CliResult } from './helpers/cli.js';
+import { recap, runCli, runCliMeasured, runProcess, type CliResult } from './helpers/cli.js';
+import { LocalTransport } from '../src/transport/local.js';
+import { INLINE_STDIN_MAX } from '../src/transport/remote-shell.js';
 import { BIN } from './helpers/paths.js';
 import { ensureTestUsers, makeClientKeys, TestSshd, USERS, type ClientKeys } from './helpers/sshd.js';
 import { testdir } from './helpers/testdir.js';
@@ -260,31 +263,6 @@ describe('security: never skip work silently', function () {
   });
 });
 
-/** Runs the built CLI, sampling its peak RSS (VmHWM, which only grows) until it exits. */
-function runMeasured(args: string[], cwd: string): Promise<CliResult & { peakRssMiB: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', CI: '1', SSH_AUTH_SOCK: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let peakKiB = 0;
-    const sample = setInterval(() => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m) peakKiB = Math.max(peakKiB, Number(m[1]));
-      } catch {
-        /* exited between two samples */
-      }
-    }, 20);
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearInterval(sample);
-      resolve({ code: code ?? -1, stdout, stderr, peakRssMiB: peakKiB / 1024 });
-    });
-  });
-}
-
 function sha256File(path: string): string {
   return execFileSync('sha256sum', ['--', path], { encoding: 'utf8' }).split(' ')[0]!;
 }
@@ -333,7 +311,7 @@ describe('robustness: a 400 MiB copy over SSH', function () {
       join(t.dir, 'site.yml'),
       `- hosts: all\n  gather_facts: false\n  become: true\n  tasks:\n    - copy: {src: big.bin, dest: "{{ dest }}", mode: "0640"}\n    - command: sha256sum -- "{{ dest }}"\n      register: sum\n    - debug: var=sum.stdout\n`,
     );
-    const r = await runMeasured(['site.yml', '-i', inv], t.dir);
+    const r = await runCliMeasured(['site.yml', '-i', inv], { cwd: t.dir, env: { SSH_AUTH_SOCK: '' } });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const want = sha256File(src);
     assert.equal(sha256File(dest), want);
@@ -341,19 +319,47 @@ describe('robustness: a 400 MiB copy over SSH', function () {
     assert.match(r.stdout, new RegExp(`"sum.stdout": "${want}  `));
     assert.ok(r.peakRssMiB > 0 && r.peakRssMiB < RSS_BOUND_MIB, `peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
     // Converged: the second run compares checksums and sends nothing.
-    const again = await runMeasured(['site.yml', '-i', inv], t.dir);
+    const again = await runCliMeasured(['site.yml', '-i', inv], { cwd: t.dir, env: { SSH_AUTH_SOCK: '' } });
     assert.equal(recap(again.stdout, 'far').changed, 1, again.stdout); // the command task
   });
 
-  it('a host whose write fails is that host\'s failure; the other host gets the file', async () => {
+  it('a host whose write fails mid-stream fails that task only; its shell goes on, the other host gets the file', async () => {
     const good = join(t.dir, 'good.copy');
     const inv = inventory({ good: { server: servers[0]!, dest: good }, bad: { server: servers[1]!, dest: join(t.dir, 'no-such-dir', 'big.copy') } });
-    writeFileSync(join(t.dir, 'site.yml'), `- hosts: all\n  gather_facts: false\n  become: true\n  tasks:\n    - copy: {src: big.bin, dest: "{{ dest }}"}\n    - command: "true"\n`);
-    const r = await runMeasured(['site.yml', '-i', inv], t.dir);
-    assert.equal(r.code, 2, r.stdout + r.stderr);
+    // The bad host's write script gives up before reading its stdin: the 400 MiB that follow
+    // must be drained, never read by the shell as commands; the next task shows the shell is fine.
+    writeFileSync(
+      join(t.dir, 'site.yml'),
+      `- hosts: all\n  gather_facts: false\n  become: true\n  tasks:\n    - copy: {src: big.bin, dest: "{{ dest }}"}\n      ignore_errors: true\n    - command: echo still here\n      register: after\n    - assert: {that: ['after.stdout == "still here"']}\n`,
+    );
+    const r = await runCliMeasured(['site.yml', '-i', inv], { cwd: t.dir, env: { SSH_AUTH_SOCK: '' } });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.doesNotMatch(r.stdout + r.stderr, /internal error/);
     assert.match(r.stdout, /fatal: \[bad\]: FAILED! => .*no-such-dir/);
-    assert.deepEqual([recap(r.stdout, 'good').failed, recap(r.stdout, 'good').changed, recap(r.stdout, 'bad').failed], [0, 2, 1]);
+    assert.deepEqual(recap(r.stdout, 'bad'), { ok: 3, changed: 1, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 1 });
+    assert.deepEqual([recap(r.stdout, 'good').failed, recap(r.stdout, 'good').changed], [0, 2]);
     assert.equal(sha256File(good), sha256File(src));
+  });
+});
+
+// The framing of streamed stdin on its own: requests pipelined before, between and after
+// streamed ones (the local connection runs the same persistent-shell protocol).
+describe('robustness: streamed stdin among pipelined requests', () => {
+  it('each request gets its own input and output, in order, whatever their sizes', async () => {
+    const t = new LocalTransport('local');
+    try {
+      const inputs = [Buffer.from('small\n'), randomBytes(3 * 1024 * 1024 + 7), Buffer.alloc(0), randomBytes(INLINE_STDIN_MAX + 1), Buffer.from('tail\n')];
+      // Some scripts read nothing of a big stdin: what they leave must never reach the shell.
+      const scripts = ['sha256sum', 'sha256sum', 'echo nothing read', 'head -c 10 >/dev/null; echo read ten', 'sha256sum'];
+      const results = await Promise.all(inputs.map((stdin, i) => t.exec({ script: scripts[i]!, stdin })));
+      const sum = (b: Buffer) => `${createHash('sha256').update(b).digest('hex')}  -\n`;
+      assert.deepEqual(
+        results.map((r) => r.stdout.toString()),
+        [sum(inputs[0]!), sum(inputs[1]!), 'nothing read\n', 'read ten\n', sum(inputs[4]!)],
+      );
+      assert.equal((await t.exec({ script: 'echo after' })).stdout.toString(), 'after\n');
+    } finally {
+      await t.close();
+    }
   });
 });

@@ -21,16 +21,19 @@ export function planContent(facts: FileFacts, content: Buffer | BigFile, attrArg
   if (inode?.type === 'directory') return { changes: [], failed: `${facts.path} is a directory, not a file` };
   const path = follow && facts.inode?.type === 'link' && facts.linkTarget ? resolveLink(facts.path, facts.linkTarget) : facts.path;
   const attrs = wantedAttrs(attrArgs, inode, false);
-  const same = inode?.type === 'file' && sameContent(facts, content);
+  const same = inode?.type === 'file' && sameContent(facts, inode.size, content);
   if (same) return { changes: attrsChangeFor(path, inode, attrs) };
   const before = inode?.type === 'file' ? facts.content : null;
   const change: Change = { kind: 'write', path, content, before, attrs: isEmpty(attrs) ? {} : attrs, validate: opts.validate, backup: opts.backup };
   return { changes: [change] };
 }
 
-/** Whether the file holds exactly `content`: by its bytes when they were fetched, else its sha256. */
-function sameContent(facts: FileFacts, content: Buffer | BigFile): boolean {
-  if (content instanceof BigFile) return facts.sha256 === content.sha256 || (facts.content !== undefined && sha256(facts.content) === content.sha256);
+/**
+ * Whether the file holds exactly `content`: by its bytes when they were fetched, else its
+ * sha256. A big file of another size differs without being read.
+ */
+function sameContent(facts: FileFacts, size: number, content: Buffer | BigFile): boolean {
+  if (content instanceof BigFile) return size === content.length && facts.sha256 === content.sha256;
   return facts.content ? facts.content.equals(content) : facts.sha256 === sha256(content);
 }
 
