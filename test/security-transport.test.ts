@@ -34,25 +34,28 @@ function runToExit(args: string[], cwd: string, env: Record<string, string> = {}
   });
 }
 
+/** A jump host and a target behind it, two real sshd's on loopback, for the enclosing describe. */
+function jumpAndTarget(): { keys: ClientKeys; jump: TestSshd; target: TestSshd } {
+  const pair = {} as { keys: ClientKeys; jump: TestSshd; target: TestSshd };
+  before(async () => {
+    ensureTestUsers();
+    pair.keys = makeClientKeys();
+    pair.jump = await new TestSshd(pair.keys).start();
+    pair.target = await new TestSshd(pair.keys).start();
+  });
+  after(() => {
+    pair.jump.stop();
+    pair.target.stop();
+  });
+  return pair;
+}
+
 // Item 11 of issue 16: the last hop behind a ProxyJump fails. Two real sshd's on loopback,
 // one as the jump host; the run must end with the target UNREACHABLE and the process exit.
 describe('security: a failing hop behind a ProxyJump', function () {
   this.timeout(120_000);
-  let keys: ClientKeys;
-  let jump: TestSshd;
-  let target: TestSshd;
+  const pair = jumpAndTarget();
   let t: ReturnType<typeof testdir>;
-
-  before(async () => {
-    ensureTestUsers();
-    keys = makeClientKeys();
-    jump = await new TestSshd(keys).start();
-    target = await new TestSshd(keys).start();
-  });
-  after(() => {
-    jump.stop();
-    target.stop();
-  });
   beforeEach(() => (t = testdir()));
   afterEach(() => t.cleanup());
 
@@ -62,8 +65,8 @@ describe('security: a failing hop behind a ProxyJump', function () {
     writeFileSync(known, knownHosts.join('\n') + '\n');
     writeFileSync(
       join(t.dir, 'inventory.yml'),
-      `all:\n  hosts:\n    behind:\n      ansible_host: 127.0.0.1\n      ansible_port: ${target.port}\n      ansible_user: ${targetUser}\n` +
-        `      ansible_ssh_private_key_file: ${keys.plain}\n      ansible_ssh_common_args: "-J ${USERS.nopw}@127.0.0.1:${jump.port} -o UserKnownHostsFile=${known}"\n`,
+      `all:\n  hosts:\n    behind:\n      ansible_host: 127.0.0.1\n      ansible_port: ${pair.target.port}\n      ansible_user: ${targetUser}\n` +
+        `      ansible_ssh_private_key_file: ${pair.keys.plain}\n      ansible_ssh_common_args: "-J ${USERS.nopw}@127.0.0.1:${pair.jump.port} -o UserKnownHostsFile=${known}"\n`,
     );
     writeFileSync(join(t.dir, 'site.yml'), `- hosts: all\n  gather_facts: false\n  tasks:\n    - name: reach it\n      command: "true"\n`);
     return ['site.yml', '-i', 'inventory.yml'];
@@ -78,21 +81,21 @@ describe('security: a failing hop behind a ProxyJump', function () {
   }
 
   it('an unknown host key on the last hop: UNREACHABLE naming the hop, and the process exits', async () => {
-    const r = await runToExit(setup([jump.knownHostsLine()]), t.dir);
-    assertUnreachableAndExited(r, new RegExp(`host key for \\[127\\.0\\.0\\.1\\]:${target.port} is not known`));
+    const r = await runToExit(setup([pair.jump.knownHostsLine()]), t.dir);
+    assertUnreachableAndExited(r, new RegExp(`host key for \\[127\\.0\\.0\\.1\\]:${pair.target.port} is not known`));
   });
 
   it('a changed host key on the last hop: UNREACHABLE naming the hop, and the process exits', async () => {
-    const [type, key] = jump.hostKeyPub.split(' ');
-    const r = await runToExit(setup([jump.knownHostsLine(), `[127.0.0.1]:${target.port} ${type} ${key}`]), t.dir);
-    assertUnreachableAndExited(r, new RegExp(`HOST KEY FOR \\[127\\.0\\.0\\.1\\]:${target.port} HAS CHANGED`));
+    const [type, key] = pair.jump.hostKeyPub.split(' ');
+    const r = await runToExit(setup([pair.jump.knownHostsLine(), `[127.0.0.1]:${pair.target.port} ${type} ${key}`]), t.dir);
+    assertUnreachableAndExited(r, new RegExp(`HOST KEY FOR \\[127\\.0\\.0\\.1\\]:${pair.target.port} HAS CHANGED`));
   });
 
   it('a failed login on the last hop: UNREACHABLE naming the hop, and the process exits', async () => {
-    const r = await runToExit(setup([jump.knownHostsLine(), target.knownHostsLine()], 'senex-t-nosuchuser'), t.dir);
-    assertUnreachableAndExited(r, new RegExp(`authentication failed for senex-t-nosuchuser@127\\.0\\.0\\.1:${target.port}`));
+    const r = await runToExit(setup([pair.jump.knownHostsLine(), pair.target.knownHostsLine()], 'senex-t-nosuchuser'), t.dir);
+    assertUnreachableAndExited(r, new RegExp(`authentication failed for senex-t-nosuchuser@127\\.0\\.0\\.1:${pair.target.port}`));
     // What was tried is this hop's attempts, not the jump host's as well.
-    assert.match(r.stdout, new RegExp(`\\(tried: key ${keys.plain}\\)`));
+    assert.match(r.stdout, new RegExp(`\\(tried: key ${pair.keys.plain}\\)`));
   });
 });
 
@@ -100,21 +103,8 @@ describe('security: a failing hop behind a ProxyJump', function () {
 // /etc/ssh/ssh_config), and OpenSSH's own tools accept what was written.
 describe('security: accept-new follows HashKnownHosts', function () {
   this.timeout(120_000);
-  let keys: ClientKeys;
-  let jump: TestSshd;
-  let target: TestSshd;
+  const pair = jumpAndTarget();
   let home: ReturnType<typeof testdir>;
-
-  before(async () => {
-    ensureTestUsers();
-    keys = makeClientKeys();
-    jump = await new TestSshd(keys).start();
-    target = await new TestSshd(keys).start();
-  });
-  after(() => {
-    jump.stop();
-    target.stop();
-  });
   beforeEach(() => {
     home = testdir();
     mkdirSync(join(home.dir, '.ssh'), { mode: 0o700 });
@@ -128,8 +118,8 @@ describe('security: accept-new follows HashKnownHosts', function () {
     writeFileSync(join(home.dir, '.ssh', 'config'), sshConfig);
     writeFileSync(
       join(home.dir, 'inventory.yml'),
-      `all:\n  hosts:\n    behind:\n      ansible_host: 127.0.0.1\n      ansible_port: ${target.port}\n      ansible_user: ${USERS.nopw}\n` +
-        `      ansible_ssh_private_key_file: ${keys.plain}\n      ansible_ssh_common_args: "-J ${USERS.nopw}@127.0.0.1:${jump.port}"\n`,
+      `all:\n  hosts:\n    behind:\n      ansible_host: 127.0.0.1\n      ansible_port: ${pair.target.port}\n      ansible_user: ${USERS.nopw}\n` +
+        `      ansible_ssh_private_key_file: ${pair.keys.plain}\n      ansible_ssh_common_args: "-J ${USERS.nopw}@127.0.0.1:${pair.jump.port}"\n`,
     );
     writeFileSync(join(home.dir, 'site.yml'), `- hosts: all\n  gather_facts: false\n  tasks:\n    - command: "true"\n`);
     const r = await runToExit(['site.yml', '-i', 'inventory.yml', '--host-key-checking', 'accept-new'], home.dir, { HOME: home.dir });
@@ -144,11 +134,11 @@ describe('security: accept-new follows HashKnownHosts', function () {
 
   /** OpenSSH's client, strict, with nothing but our known_hosts: does it trust each hop? */
   function opensshConnects(): void {
-    for (const server of [jump, target]) {
+    for (const server of [pair.jump, pair.target]) {
       execFileSync(
         'ssh',
         ['-F', '/dev/null', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts()}`, '-o', 'GlobalKnownHostsFile=/dev/null',
-          '-i', keys.plain, '-p', String(server.port), `${USERS.nopw}@127.0.0.1`, 'true'],
+          '-i', pair.keys.plain, '-p', String(server.port), `${USERS.nopw}@127.0.0.1`, 'true'],
         { stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 },
       );
     }
@@ -161,7 +151,7 @@ describe('security: accept-new follows HashKnownHosts', function () {
     assert.equal(lines.length, 2, text);
     for (const l of lines) assert.match(l, /^\|1\|[A-Za-z0-9+/]{27}=\|[A-Za-z0-9+/]{27}= ssh-ed25519 /, text);
     assert.doesNotMatch(text, /127\.0\.0\.1/);
-    for (const server of [jump, target]) {
+    for (const server of [pair.jump, pair.target]) {
       const found = keygenFind(`[127.0.0.1]:${server.port}`);
       assert.ok(found, `ssh-keygen -F found no line for port ${server.port} in:\n${text}`);
       assert.equal(found.split(' ').slice(1).join(' '), server.hostKeyPub.split(' ').slice(0, 2).join(' '));
@@ -172,8 +162,8 @@ describe('security: accept-new follows HashKnownHosts', function () {
   it('HashKnownHosts no: plain names, as OpenSSH writes them', async () => {
     await firstContact('Host *\n    HashKnownHosts no\n');
     const text = readFileSync(knownHosts(), 'utf8');
-    assert.ok(text.includes(`[127.0.0.1]:${target.port} ssh-ed25519 `), text);
-    assert.ok(keygenFind(`[127.0.0.1]:${jump.port}`));
+    assert.ok(text.includes(`[127.0.0.1]:${pair.target.port} ssh-ed25519 `), text);
+    assert.ok(keygenFind(`[127.0.0.1]:${pair.jump.port}`));
     opensshConnects();
   });
 });
