@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { recap, runCli, runCliMeasured, runProcess, type CliResult } from './helpers/cli.js';
+import { recap, runCli, runCliMeasured, runProcess, startCli, type CliResult } from './helpers/cli.js';
 import { LocalTransport } from '../src/transport/local.js';
 import { INLINE_STDIN_MAX } from '../src/transport/remote-shell.js';
 import { BIN } from './helpers/paths.js';
@@ -329,6 +329,50 @@ describe('robustness: a 400 MiB copy over SSH', function () {
     assert.deepEqual(recap(r.stdout, 'bad'), { ok: 3, changed: 1, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 1 });
     assert.deepEqual([recap(r.stdout, 'good').failed, recap(r.stdout, 'good').changed], [0, 2]);
     assert.equal(sha256File(good), sha256File(src));
+  });
+});
+
+describe('robustness: the controller killed in the middle of a big copy', function () {
+  this.timeout(300_000);
+  let keys: ClientKeys;
+  let server: TestSshd;
+  let t: ReturnType<typeof testdir>;
+
+  before(async () => {
+    ensureTestUsers();
+    keys = makeClientKeys();
+    server = await new TestSshd(keys).start();
+    t = testdir();
+    execFileSync('sh', ['-c', `head -c ${256 * 1024 * 1024} /dev/urandom > "$1"`, 'sh', join(t.dir, 'big.bin')]);
+  });
+  after(() => {
+    server.stop();
+    t.cleanup();
+  });
+
+  it('leaves no file, whole or partial, and no temp file: the bytes cut short end the write script', async () => {
+    const out = join(t.dir, 'out');
+    mkdirSync(out);
+    const known = join(t.dir, 'known_hosts');
+    writeFileSync(known, `${server.knownHostsLine()}\n`);
+    writeFileSync(
+      join(t.dir, 'inventory.yml'),
+      `all:\n  hosts:\n    far:\n      ansible_host: 127.0.0.1\n      ansible_port: ${server.port}\n      ansible_user: ${USERS.nopw}\n` +
+        `      ansible_ssh_private_key_file: ${keys.plain}\n      ansible_ssh_common_args: "-o UserKnownHostsFile=${known}"\n`,
+    );
+    writeFileSync(join(t.dir, 'site.yml'), `- hosts: all\n  gather_facts: false\n  become: true\n  tasks:\n    - copy: {src: big.bin, dest: "${out}/big.copy"}\n`);
+    const run = startCli(['site.yml', '-i', 'inventory.yml'], { cwd: t.dir, env: { SSH_AUTH_SOCK: '' } });
+    // Killed once the write has begun on the far side (its temp file is there, growing).
+    const until = Date.now() + 120_000;
+    while (readdirSync(out).length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(readdirSync(out).length > 0, 'the write never started');
+    run.signal('SIGKILL');
+    await run.done;
+    // The far side notices the connection is gone; give it time to finish whatever it does.
+    const settle = Date.now() + 30_000;
+    while (readdirSync(out).some((n) => n !== 'big.copy') && Date.now() < settle) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.deepEqual(readdirSync(out), [], 'a file (or a temp file) was left in the destination directory');
   });
 });
 

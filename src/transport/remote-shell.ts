@@ -28,8 +28,9 @@ export interface ShellChannel {
 // after the request instead. The shell reads its commands from this same channel and reads
 // ahead of the command it runs (dash does), so the bytes may follow only once the shell is
 // inside the function: it says so with `\n<nonce>+\n` on stdout, and the controller sends
-// nothing else until all SIZE bytes are out. head reads exactly SIZE bytes; what the script
-// leaves unread is drained, so no byte of the data is ever read as a command.
+// nothing else until all SIZE bytes and a trailer line (the nonce) are out. head reads exactly
+// SIZE bytes, `read` the trailer byte by byte; what the script leaves unread is drained, so no
+// byte of the data is ever read as a command.
 const PRELUDE = `
 # A become user often cannot enter the login user's home (sudo keeps the cwd); podman and
 # others then fail with "cannot chdir". Move to the user's own home only in that case.
@@ -56,8 +57,30 @@ __sx_run() {
 __sx_stream() {
   __sx_env
   printf '\\n%s+\\n' "$1"
-  head -c "$3" | { ( eval "$2" ); __sx_rc=$?; cat >/dev/null; exit $__sx_rc; }
+  { head -c "$3"; IFS= read -r __sx_end || :; [ "$__sx_end" = "$1" ] || __sx_abort; } |
+    { ( eval "$2" ); __sx_rc=$?; cat >/dev/null; exit $__sx_rc; }
   __sx_done "$1" $?
+}
+# The bytes of a stream stopped short (the controller died or gave up: no trailer line after
+# them). Every process below this shell but the caller gets TERM while the caller still holds
+# the script's input open, so the script never sees its end and never installs part of a
+# file (its trap removes its temp file). Linux's /proc, no procps.
+__sx_abort() {
+  read -r __sx_me _ </proc/self/stat
+  __sx_tree=" $$ "
+  __sx_grew=1
+  while [ -n "$__sx_grew" ]; do
+    __sx_grew=
+    for __sx_s in /proc/[0-9]*/stat; do
+      { IFS= read -r __sx_l <"$__sx_s"; } 2>/dev/null || continue
+      __sx_pid=\${__sx_l%% *}
+      __sx_l=\${__sx_l##*) }
+      __sx_l=\${__sx_l#* }
+      case $__sx_tree in *" $__sx_pid "*) continue;; *" \${__sx_l%% *} "*) __sx_tree="$__sx_tree$__sx_pid "; __sx_grew=1;; esac
+    done
+  done
+  for __sx_pid in $__sx_tree; do [ "$__sx_pid" = "$$" ] || [ "$__sx_pid" = "$__sx_me" ] || kill -TERM "$__sx_pid" 2>/dev/null || :; done
+  exit 1
 }
 `;
 
@@ -194,6 +217,8 @@ export class RemoteShell {
         if (!this.channel.write(chunk)) await this.channel.drained();
       }
       if (sent !== stream.length) throw new Error(`it shrank to ${sent} of ${stream.length} bytes while being sent`);
+      // The trailer: without it, the shell takes the bytes as cut short and ends the script.
+      this.channel.write(`${pending.nonce}\n`);
     } catch (e) {
       const i = this.pending.indexOf(pending);
       if (i >= 0) this.pending.splice(i, 1);
