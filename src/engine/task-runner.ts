@@ -10,7 +10,9 @@ import { validateSchema } from '../load/validate.js';
 import { posOf } from '../load/yaml.js';
 import { ModuleError, type Probe, type ActionResult, type AnyModule, type Attrs, type Change, type ModuleContext, type Plan } from '../modules/types.js';
 import type { FileFacts, Inode } from '../modules/facts/file.js';
+import { BigFile, controllerContent } from '../modules/controller-file.js';
 import type { FileDiff, HostTaskResult } from '../output/events.js';
+import { StdinError } from '../transport/remote-shell.js';
 import { BecomeError, ShellExitedError } from '../transport/shell-transport.js';
 import { quote } from '../transport/quote.js';
 import { describeUnreachable, UnreachableError, type BecomeSpec, type ExecResult, type Transport } from '../transport/types.js';
@@ -121,8 +123,14 @@ function errorOutcome(e: unknown, task: Task, host: HostRun): TaskOutcome {
     const msg = `${e.message} (in task '${taskTitle(task)}' at ${taskWhere(task)})`;
     return { ...base, status: 'failed', msg, result: { failed: true, msg } };
   }
-  if (e instanceof BecomeError || e instanceof ShellExitedError || e instanceof SenexError || e instanceof ModuleError) return { ...base, status: 'failed', msg: e.message, result: { failed: true, msg: e.message } };
-  throw e;
+  if (e instanceof BecomeError || e instanceof ShellExitedError || e instanceof SenexError || e instanceof ModuleError || e instanceof StdinError) {
+    return { ...base, status: 'failed', msg: e.message, result: { failed: true, msg: e.message } };
+  }
+  // Anything else is a bug, or a limit we did not foresee (a string too long for the engine):
+  // it fails this host's task, loudly, and never stops the run of the other hosts.
+  const what = e instanceof Error ? `${e.name}: ${e.message}${e.stack?.split('\n')[1] ? ` ${e.stack.split('\n')[1]!.trim()}` : ''}` : String(e);
+  const msg = `internal error in task '${taskTitle(task)}' at ${taskWhere(task)} (a bug in senex-play; please report it): ${what}`;
+  return { ...base, status: 'failed', msg, result: { failed: true, msg } };
 }
 
 async function runWithLoop(task: Task, host: HostRun, env: TaskEnv, scope: VarScope): Promise<TaskOutcome> {
@@ -453,7 +461,7 @@ function recordPlanned(host: HostRun, changes: Change[], facts: Record<string, u
     const set = (f: FileFacts) => host.plannedFiles.set(c.path, f);
     switch (c.kind) {
       case 'write':
-        set({ path: c.path, exists: true, inode: inode('file', prev, c.attrs, c.content.length), content: c.content, sha256: createHash('sha256').update(c.content).digest('hex'), sha1: createHash('sha1').update(c.content).digest('hex') });
+        set({ path: c.path, exists: true, inode: inode('file', prev, c.attrs, c.content.length), ...plannedContent(c.content) });
         break;
       case 'mkdir':
         set({ path: c.path, exists: true, inode: inode('directory', prev, c.attrs) });
@@ -498,7 +506,14 @@ function failedAsOutcome(host: HostRun, fn: () => TaskOutcome | Promise<TaskOutc
 
 function moduleContext(task: Task, scope: VarScope, env: TaskEnv): ModuleContext {
   return {
-    readControllerFile: (kind, path) => readControllerFile(task, kind, path, env),
+    readControllerFile: (kind, path) => {
+      const found = findControllerFile(task, kind, path, env);
+      return { path: found, content: readMaybeVaulted(found) };
+    },
+    controllerContent: (kind, path) => {
+      const found = findControllerFile(task, kind, path, env);
+      return { path: found, content: controllerContent(found, readMaybeVaulted) };
+    },
     renderTemplate: (source, file) => {
       try {
         return scope.render(source, { template_path: file, template_host: '', template_fullpath: file });
@@ -523,7 +538,7 @@ function moduleContext(task: Task, scope: VarScope, env: TaskEnv): ModuleContext
 }
 
 /** Finds a controller-side file as Ansible does: role dir first, then the playbook's. */
-function readControllerFile(task: Task, kind: 'files' | 'templates' | 'vars', path: string, env: TaskEnv): { path: string; content: Buffer } {
+function findControllerFile(task: Task, kind: 'files' | 'templates' | 'vars', path: string, env: TaskEnv): string {
   const roleDir = task.role?.role.path;
   const playbookDir = env.scopes ? dirnameOfTask(task) : process.cwd();
   const candidates = isAbsolute(path)
@@ -535,8 +550,9 @@ function readControllerFile(task: Task, kind: 'files' | 'templates' | 'vars', pa
       ];
   const found = candidates.find((c) => existsSync(c));
   if (!found) throw new TaskFailure(`could not find ${kind === 'vars' ? 'vars file' : kind === 'files' ? 'src file' : 'template'} '${path}'; searched: ${candidates.join(', ')}`);
-  // Vaulted sources are decrypted on the controller, as Ansible's copy (decrypt: true) and template do.
-  return { path: found, content: readMaybeVaulted(found) };
+  // Vaulted sources are decrypted on the controller (readMaybeVaulted), as Ansible's copy
+  // (decrypt: true) and template do.
+  return found;
 }
 
 function dirnameOfTask(task: Task): string {
@@ -610,7 +626,7 @@ async function applyPlan(plan: Plan, input: ApplyInput): Promise<TaskOutcome> {
     const cmd = applyCommand(change);
     const script = change.kind === 'exec' ? input.env + cmd.script : cmd.script;
     // A query's answer may have come with the look-ahead (prefetch.ts); it is used once.
-    const key = isQuery(task) ? queryKey(become, script, cmd.stdin) : undefined;
+    const key = isQuery(task) && change.kind === 'exec' ? queryKey(become, script, change.stdin) : undefined;
     const early = key === undefined ? undefined : (host.probeCache.get(key) as ExecResult | undefined);
     if (key !== undefined) host.probeCache.delete(key);
     const r = early ?? (await transport.exec({ script, stdin: cmd.stdin, become, hidden: input.hidden }));
@@ -632,13 +648,20 @@ async function applyPlan(plan: Plan, input: ApplyInput): Promise<TaskOutcome> {
   return { ...base, status: counts ? 'changed' : 'ok', msg: plan.msg, result: { ...result, changed: counts, ...(plan.msg ? { msg: plan.msg } : {}) } };
 }
 
+/** What a file will hold after a planned write, as its probe would say (a big file: checksums only). */
+function plannedContent(content: Buffer | BigFile): Pick<FileFacts, 'content' | 'sha256' | 'sha1' | 'tooLarge'> {
+  if (content instanceof BigFile) return { sha256: content.sha256, sha1: content.sha1, tooLarge: true };
+  return { content, sha256: createHash('sha256').update(content).digest('hex'), sha1: createHash('sha1').update(content).digest('hex') };
+}
+
 /** The diff data a change carries; rendering is the output layer's job. */
 function diffOf(c: Change): FileDiff[] {
   if (c.kind === 'exec') return c.diff ? [{ path: c.diff.path, before: c.diff.before, after: c.diff.after, hidden: c.diff.hidden }] : [];
   const state = (s: string, extra = '') => `path: ${c.path}\nstate: ${s}\n${extra}`;
   switch (c.kind) {
     case 'write':
-      return [{ path: c.path, before: c.before ?? null, after: c.content }];
+      // A big file is never read to be diffed: the renderer says it is too large by its size.
+      return [c.content instanceof BigFile ? { path: c.path, before: c.before ?? null, after: null, afterBytes: c.content.length } : { path: c.path, before: c.before ?? null, after: c.content }];
     case 'mkdir':
       return [{ path: c.path, before: state('absent'), after: state('directory') }];
     case 'remove':

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { ShellChannel } from './remote-shell.js';
+import { waitDrain, type ShellChannel } from './remote-shell.js';
 import { ShellTransport } from './shell-transport.js';
 
 /**
@@ -35,7 +35,8 @@ export class LocalTransport extends ShellTransport {
     child.on('exit', (code, signal) => end(signal ? `shell killed by ${signal}` : `shell exited with ${code}`));
     child.stdin.on('error', () => undefined); // EPIPE after the shell died is reported by 'exit'
     return {
-      write: (data) => void child.stdin.write(data),
+      write: (data) => child.stdin.write(data),
+      drained: () => waitDrain(child.stdin),
       onData: (cb) => void child.stdout.on('data', cb),
       onStderr: (cb) => void child.stderr.on('data', cb),
       onClose: (cb) => {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { pythonRepr } from '../vars/python-repr.js';
+import { isStreamSource, type StreamSource } from '../transport/types.js';
 
 /**
  * Every secret value the run knows (decrypted vault values, become and SSH passwords, the
@@ -62,9 +63,10 @@ export function redact(text: string): string {
   return p ? text.replace(p, MASK) : text;
 }
 
-export function containsSecret(text: string | Buffer | null | undefined): boolean {
+/** Streamed content (a big plain file on the controller; vaulted files never stream) is not read here. */
+export function containsSecret(text: string | Buffer | StreamSource | null | undefined): boolean {
   const p = secretPattern();
-  if (!p || text === null || text === undefined) return false;
+  if (!p || text === null || text === undefined || isStreamSource(text)) return false;
   p.lastIndex = 0;
   const found = p.test(typeof text === 'string' ? text : text.toString('utf8'));
   p.lastIndex = 0;
