@@ -55,10 +55,9 @@ export const REMOVE_STALE_STAGES =
  */
 const DESCEND = [
   'descend() {',
-  '  up=$(stat -c %d:%i -- .)',
-  '  cd -P -- "$1"',
-  '  [ "$(stat -c %u -- .):$(stat -c %d:%i -- ..)" = "$uid:$up" ] && { [ -z "${2:-}" ] || [ "$(stat -c %a:%h -- .)" = "$2" ]; } || {',
-  '    echo "$1 in $(cd -P .. && pwd) was replaced while it was being entered: another user can write that directory" >&2; exit 1; }',
+  '  up=$(stat -c %d:%i -- .); here=$(pwd -P)',
+  '  cd -P -- "$1" 2>/dev/null && [ "$(stat -c %u -- .):$(stat -c %d:%i -- ..)" = "$uid:$up" ] && { [ -z "${2:-}" ] || [ "$(stat -c %a:%h -- .)" = "$2" ]; } || {',
+  '    echo "$1 in $here was replaced while it was being entered: another user can write that directory" >&2; exit 1; }',
   '}',
 ];
 

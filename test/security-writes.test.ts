@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli, type CliResult } from './helpers/cli.js';
+import { FIXTURES } from './helpers/paths.js';
+import { ensureTestUsers, makeClientKeys, TestSshd, USERS, type ClientKeys } from './helpers/sshd.js';
+
+/** The attacker: a user who owns the directory root writes into (as ~senex in the roles). */
+const RACER = USERS.pw;
+const RUNS = 50;
+
+/** The racer (test/fixtures/racer/racer.c), run as RACER; it reports each name it replaced. */
+class Racer {
+  private readonly child: ChildProcess;
+  private out = '';
+  readonly ready: Promise<void>;
+
+  constructor(bin: string, dir: string, bait: string, mode: 'link' | 'dir') {
+    this.child = spawn('setpriv', [`--reuid=${RACER}`, `--regid=${RACER}`, '--clear-groups', bin, dir, bait, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.ready = new Promise((resolve, reject) => {
+      this.child.stdout!.on('data', (d: Buffer) => {
+        this.out += d.toString();
+        if (this.out.startsWith('ready\n')) resolve();
+      });
+      this.child.once('exit', (code) => reject(new Error(`the racer exited (${code}) before it was ready`)));
+    });
+  }
+
+  /** How many of root's entries it replaced. */
+  get replaced(): number {
+    return this.out.split('\n').filter((l) => l.startsWith('replaced ')).length;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) return resolve();
+      this.child.once('exit', () => resolve());
+      this.child.kill('SIGTERM');
+    });
+  }
+}
+
+interface Canary {
+  content: string;
+  mode: number;
+  uid: number;
+}
+
+// Root (become, over a real sshd on loopback) writes into a directory the racer owns, while
+// the racer swaps each entry root creates there for a symlink or a directory of its own. Root
+// must never touch anything outside the directory: the canary next to it stays as it was.
+describe('writes as root into a directory another user owns (issue 16)', function () {
+  this.timeout(600_000);
+  let keys: ClientKeys;
+  let server: TestSshd;
+  let base: string;
+  let dir: string;
+  let canary: string;
+  let racerBin: string;
+  let racerUid: number;
+
+  before(async () => {
+    ensureTestUsers();
+    keys = makeClientKeys();
+    server = await new TestSshd(keys).start();
+    base = mkdtempSync(join(tmpdir(), 'senex-race-'));
+    chmodSync(base, 0o755);
+    racerBin = join(base, 'racer');
+    execFileSync('cc', ['-O2', '-o', racerBin, join(FIXTURES, 'racer', 'racer.c')]);
+    racerUid = Number(execFileSync('id', ['-u', RACER], { encoding: 'utf8' }).trim());
+  });
+  after(() => {
+    server?.stop();
+    rmSync(base, { recursive: true, force: true });
+    rmSync(keys.dir, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    dir = join(base, 'home');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { mode: 0o755 });
+    chownSync(dir, racerUid, racerUid);
+    canary = join(base, 'canary');
+    writeFileSync(canary, 'canary\n', { mode: 0o600 });
+    chmodSync(canary, 0o600);
+  });
+
+  const canaryNow = (): Canary => {
+    const st = statSync(canary);
+    return { content: readFileSync(canary, 'utf8'), mode: st.mode & 0o7777, uid: st.uid };
+  };
+  const untouched: Canary = { content: 'canary\n', mode: 0o600, uid: 0 };
+
+  async function play(tasks: string): Promise<CliResult> {
+    const known = join(base, 'known_hosts');
+    writeFileSync(known, server.knownHostsLine() + '\n');
+    const inv = join(base, 'inventory.yml');
+    writeFileSync(
+      inv,
+      `all:\n  hosts:\n    h1:\n      ansible_host: 127.0.0.1\n      ansible_port: ${server.port}\n      ansible_user: ${USERS.nopw}\n      ansible_ssh_private_key_file: ${keys.plain}\n      ansible_ssh_common_args: "-o UserKnownHostsFile=${known}"\n`,
+    );
+    writeFileSync(join(base, 'site.yml'), `- hosts: all\n  gather_facts: false\n  become: true\n  tasks:\n${tasks}`);
+    return runCli(['site.yml', '-i', inv], { cwd: base, env: { SSH_AUTH_SOCK: '' } });
+  }
+
+  /** RUNS tasks made by `task(i)`, each ignoring its errors (the racer makes some fail), under the racer. */
+  async function race(mode: 'link' | 'dir', task: (i: number) => string): Promise<{ run: CliResult; replaced: number }> {
+    const racer = new Racer(racerBin, dir, canary, mode);
+    try {
+      await racer.ready;
+      const tasks = Array.from({ length: RUNS }, (_, i) => `${task(i)}\n      ignore_errors: true\n`).join('');
+      const run = await play(tasks);
+      if (process.env.SENEX_RACE_DEBUG) console.log(run.stdout.split("\n").filter((l) => /^(fatal|h1 )/.test(l)).slice(-4).join("\n"), racer.replaced);
+      return { run, replaced: racer.replaced };
+    } finally {
+      await racer.stop();
+    }
+  }
+
+  it(`item 1: ${RUNS} copies (owner: the racer) never write, chmod or chown the racer's symlink target`, async () => {
+    const { run, replaced } = await race('link', (i) => `    - copy: {dest: "${dir}/f${i}", content: "new content ${i}\\n", owner: ${RACER}}`);
+    assert.doesNotMatch(run.stdout + run.stderr, /internal error/);
+    assert.ok(replaced > 0, `the racer never got into the race:\n${run.stdout}`);
+    assert.deepEqual(canaryNow(), untouched, `root touched the canary (the racer replaced ${replaced} entries)`);
+  });
+
+  it(`item 1: ${RUNS} directories created (owner: the racer) never chown or chmod the racer's symlink target`, async () => {
+    const { run, replaced } = await race('link', (i) => `    - file: {path: "${dir}/d${i}/sub", state: directory, owner: ${RACER}, mode: "0777"}`);
+    assert.doesNotMatch(run.stdout + run.stderr, /internal error/);
+    assert.ok(replaced > 0, `the racer never got into the race:\n${run.stdout}`);
+    assert.deepEqual(canaryNow(), untouched);
+  });
+
+  it(`item 1: ${RUNS} files touched into being (owner: the racer) never chown or chmod the racer's symlink target`, async () => {
+    const { run, replaced } = await race('link', (i) => `    - file: {path: "${dir}/t${i}", state: touch, owner: ${RACER}, mode: "0666"}`);
+    assert.doesNotMatch(run.stdout + run.stderr, /internal error/);
+    assert.ok(replaced > 0, `the racer never got into the race:\n${run.stdout}`);
+    assert.deepEqual(canaryNow(), untouched);
+  });
+
+  it(`item 9: ${RUNS} symlinks made in the racer's directory never become a directory the racer owns`, async () => {
+    const { run, replaced } = await race('dir', (i) => `    - file: {path: "${dir}/l${i}", src: /etc/hostname, state: link}`);
+    assert.doesNotMatch(run.stdout + run.stderr, /internal error/);
+    assert.ok(replaced > 0, `the racer never got into the race:\n${run.stdout}`);
+    const theirs = readdirSync(dir).filter((n) => /^l\d+$/.test(n) && lstatSync(join(dir, n)).isDirectory());
+    assert.deepEqual(theirs, [], 'links that are the racer\'s directories');
+  });
+
+  it('item 1: attributes of a symlink the directory owner planted are not applied to its target', async () => {
+    symlinkSync(canary, join(dir, 'planted'));
+    const run = await play(`    - file: {path: "${dir}/planted", mode: "0644", owner: ${RACER}}\n`);
+    assert.deepEqual(canaryNow(), untouched);
+    assert.equal(run.code, 2, run.stdout);
+    assert.match(run.stdout, /planted is a symlink \(or was replaced by one\) in .*home, which another user can write: not following it as root/);
+  });
+});
