@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { FIXTURES } from './helpers/paths.js';
+import { testdir } from './helpers/testdir.js';
 import { ensureTestUsers, makeClientKeys, TestSshd, USERS, type ClientKeys } from './helpers/sshd.js';
 
 /** The attacker: a user who owns the directory root writes into (as ~senex in the roles). */
@@ -153,5 +154,76 @@ describe('writes as root into a directory another user owns (issue 16)', functio
     assert.deepEqual(canaryNow(), untouched);
     assert.equal(run.code, 2, run.stdout);
     assert.match(run.stdout, /planted is a symlink \(or was replaced by one\) in .*home, which another user can write: not following it as root/);
+  });
+});
+
+// Values that reach a shell or an option position, on the local connection (root).
+describe('task values never reach the shell or an option position (issue 16)', function () {
+  this.timeout(180_000);
+  let t: ReturnType<typeof testdir>;
+  beforeEach(() => (t = testdir({ 'inv.yml': 'all:\n  vars: {ansible_connection: local}\n  hosts:\n    h1:\n' })));
+  afterEach(() => t.cleanup());
+
+  const run = (tasks: string, args: string[] = []) => {
+    writeFileSync(join(t.dir, 'site.yml'), `- hosts: all\n  gather_facts: false\n  tasks:\n${tasks}`);
+    return runCli(['site.yml', '-i', 'inv.yml', ...args], { cwd: t.dir });
+  };
+  const exists = (name: string) => {
+    try {
+      lstatSync(join(t.dir, name));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('item 3: $(...) inside a [...] of creates: is a literal, also under --check; [0-9] still matches', async () => {
+    writeFileSync(join(t.dir, 'data7'), '');
+    const r = await run(
+      `    - command: {cmd: "true", creates: "{{ playbook_dir }}/x[$(touch canary3)]"}\n` +
+        `    - command: {cmd: "touch ran", removes: "{{ playbook_dir }}/y[\`touch canary3b\`]"}\n` +
+        `    - command: {cmd: "touch ran2", creates: "{{ playbook_dir }}/data[0-9]"}\n`,
+      ['--check'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(exists('canary3'), false, 'the command substitution in creates: ran');
+    assert.equal(exists('canary3b'), false, 'the backquotes in removes: ran');
+    // Under --check a command that would run is skipped; one whose creates: matches is ok.
+    const statuses = [...r.stdout.matchAll(/^(ok|skipping|changed): \[h1\]/gm)].map((m) => m[1]);
+    assert.deepEqual(statuses, ['skipping', 'ok', 'ok'], r.stdout);
+  });
+
+  it('item 4: an apt name that is an option is refused before apt-get sees it', async () => {
+    const cache = join(t.dir, 'canary4');
+    const r = await run(`    - name: hostile package\n      apt: {name: ["-oDir::Cache::pkgcache=${cache}"]}\n`);
+    assert.equal(exists('canary4'), false, 'apt-get took the name as an option and wrote its cache there');
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stdout, /TASK \[hostile package\][\s\S]*fatal: \[h1\]: FAILED! => "-oDir::Cache::pkgcache=[^"]*" is not a package name/);
+  });
+
+  it('item 5: validate with %s inside sh -c \'...\' gets the path; PermitRootLogin yes is refused, no is installed', async () => {
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(t.dir, 'hostkey')]);
+    const validate = `sh -c '/usr/sbin/sshd -t -f %s && ! grep -qi "^PermitRootLogin yes" %s'`;
+    const task = (name: string, permit: string) =>
+      `    - copy:\n        dest: "{{ playbook_dir }}/${name}"\n        content: "HostKey {{ playbook_dir }}/hostkey\\nPermitRootLogin ${permit}\\n"\n        validate: ${JSON.stringify(validate)}\n      ignore_errors: true\n`;
+    const r = await run(task('sshd_yes', 'yes') + task('sshd_no', 'no'));
+    assert.equal(exists('sshd_yes'), false, `an sshd_config with PermitRootLogin yes was installed:\n${r.stdout}`);
+    assert.match(r.stdout, /failed to validate/);
+    assert.equal(readFileSync(join(t.dir, 'sshd_no'), 'utf8').includes('PermitRootLogin no'), true, r.stdout);
+  });
+
+  it('item 10: owner: --reference=/etc/shadow is refused; the file keeps its group', async () => {
+    writeFileSync(join(t.dir, 'f'), 'x\n');
+    const gid = statSync(join(t.dir, 'f')).gid;
+    const r = await run(`    - file: {path: "{{ playbook_dir }}/f", owner: "--reference=/etc/shadow"}\n`);
+    assert.equal(statSync(join(t.dir, 'f')).gid, gid, 'chown took the owner as an option');
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout + r.stderr, /owner/);
+  });
+
+  it('item 10: path: -delete with recurse deletes nothing under --check', async () => {
+    writeFileSync(join(t.dir, 'victim'), 'keep me\n');
+    const r = await run(`    - file: {path: "-delete", state: directory, recurse: true, mode: "0700"}\n`, ['--check']);
+    assert.equal(exists('victim'), true, `the probe's find deleted a file:\n${r.stdout}`);
   });
 });
