@@ -223,7 +223,10 @@ describe('task values never reach the shell or an option position (issue 16)', f
 
   it('item 10: path: -delete with recurse deletes nothing under --check', async () => {
     writeFileSync(join(t.dir, 'victim'), 'keep me\n');
+    writeFileSync(join(t.dir, 'site.yml'), '');
+    const before = readdirSync(t.dir).sort();
     const r = await run(`    - file: {path: "-delete", state: directory, recurse: true, mode: "0700"}\n`, ['--check']);
-    assert.equal(exists('victim'), true, `the probe's find deleted a file:\n${r.stdout}`);
+    // The run's working directory is the test's: find's -delete would take the first file it visits.
+    assert.deepEqual(readdirSync(t.dir).sort(), before, `the probe's find deleted a file:\n${r.stdout}`);
   });
 });
