@@ -3,6 +3,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { validateCommand } from '../src/engine/apply.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { FIXTURES } from './helpers/paths.js';
 import { testdir } from './helpers/testdir.js';
@@ -203,7 +204,8 @@ describe('task values never reach the shell or an option position (issue 16)', f
 
   it('item 5: validate with %s inside sh -c \'...\' gets the path; PermitRootLogin yes is refused, no is installed', async () => {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(t.dir, 'hostkey')]);
-    const validate = `sh -c '/usr/sbin/sshd -t -f %s && ! grep -qi "^PermitRootLogin yes" %s'`;
+    // As ansible-playbook 2.14 runs it: yes is refused, no is installed (Ansible takes one %s; %% is a %).
+    const validate = `sh -c 'test 100%% = 100%% && f=%s && /usr/sbin/sshd -t -f "$f" && ! grep -qi "^PermitRootLogin yes" "$f"'`;
     const task = (name: string, permit: string) =>
       `    - copy:\n        dest: "{{ playbook_dir }}/${name}"\n        content: "HostKey {{ playbook_dir }}/hostkey\\nPermitRootLogin ${permit}\\n"\n        validate: ${JSON.stringify(validate)}\n      ignore_errors: true\n`;
     const r = await run(task('sshd_yes', 'yes') + task('sshd_no', 'no'));
@@ -228,5 +230,17 @@ describe('task values never reach the shell or an option position (issue 16)', f
     const r = await run(`    - file: {path: "-delete", state: directory, recurse: true, mode: "0700"}\n`, ['--check']);
     // The run's working directory is the test's: find's -delete would take the first file it visits.
     assert.deepEqual(readdirSync(t.dir).sort(), before, `the probe's find deleted a file:\n${r.stdout}`);
+  });
+});
+
+describe('validate: the path reaches the validator as Ansible puts it there (issue 16, item 5)', () => {
+  it('puts the path into each word after splitting, also inside a quoted sh -c', () => {
+    assert.equal(validateCommand('visudo -cf %s', '$v'), 'visudo -cf "$v"');
+    assert.equal(validateCommand("sh -c 'sshd -t -f %s'", '$v'), `sh -c 'sshd -t -f '"$v"`);
+    assert.equal(validateCommand('grep -q 100%% %s', '$v'), `grep -q 100% "$v"`);
+  });
+  it('fails closed when the path would reach no word, or twice (Ansible takes one %s)', () => {
+    assert.throws(() => validateCommand('grep -q x %%s', '$v'), /validate must contain %s/);
+    assert.throws(() => validateCommand("sh -c 'a %s; b %s'", '$v'), /only once/);
   });
 });

@@ -30,11 +30,13 @@ function chownChmod(target: string, attrs: Attrs, opts: { recurse?: boolean; noD
  * `validate: 'visudo -cf %s'` as Ansible runs it: `validate % path` on the string (`%s` is the
  * path, `%%` a `%`), then split like a shell, no shell run. The path is put into each word
  * after splitting, so it reaches the validator's argv wherever the `%s` was, also inside a
- * quoted `sh -c '... %s'`. A validate whose path would reach no word fails the task: the file
- * is never installed unvalidated.
+ * quoted `sh -c '... %s'`. A validate whose path would reach no word (`%%s`), or that has
+ * two, fails the task: the file is never installed unvalidated.
  */
 export function validateCommand(template: string, pathVar: string): string {
   const marked = template.replace(/%%|%s/g, (m) => (m === '%s' ? PATH_MARK : PERCENT_MARK));
+  // Python's `%` takes one path: Ansible fails on a second %s (write %% for a literal %).
+  if (marked.split(PATH_MARK).length > 2) throw new ModuleError(`validate may hold %s only once (Ansible fails on a second one; use sh -c 'f=%s; ...' to name it twice): ${template}`);
   const words = splitShellWords(marked).map((w) => w.split(PERCENT_MARK).join('%'));
   if (!words.some((w) => w.includes(PATH_MARK))) throw new ModuleError(`validate must contain %s (where the file to check goes): ${template}`);
   return words.map((w) => w.split(PATH_MARK).map((part) => (part === '' ? '' : quote(part))).join(`"${pathVar}"`)).join(' ');
