@@ -149,6 +149,24 @@ describe('writes as root into a directory another user owns (issue 16)', functio
     assert.deepEqual(theirs, [], 'links that are the racer\'s directories');
   });
 
+  it('item 1: a directory symlink the owner planted does not take a copy or a new directory outside', async () => {
+    const outside = join(base, 'outside');
+    rmSync(outside, { recursive: true, force: true });
+    mkdirSync(outside);
+    symlinkSync(outside, join(dir, 'sub'));
+    const run = await play(`    - copy: {dest: "${dir}/sub/f", content: "x\\n"}\n      ignore_errors: true\n    - file: {path: "${dir}/sub/d", state: directory}\n      ignore_errors: true\n`);
+    assert.deepEqual(readdirSync(outside), [], run.stdout);
+    assert.match(run.stdout, /sub in \S*home is a symlink, and a user other than root can write \S*home: not following it as root/);
+  });
+
+  it('item 1: lineinfile does not edit the target of a symlink the directory owner planted', async () => {
+    symlinkSync(canary, join(dir, 'profile'));
+    const run = await play(`    - lineinfile: {path: "${dir}/profile", line: "export EDITED=1"}\n`);
+    assert.deepEqual(canaryNow(), untouched);
+    assert.equal(run.code, 2, run.stdout);
+    assert.match(run.stdout, /reached through the symlink .*profile, and a user other than root can write its directory/);
+  });
+
   it('item 1: attributes of a symlink the directory owner planted are not applied to its target', async () => {
     symlinkSync(canary, join(dir, 'planted'));
     const run = await play(`    - file: {path: "${dir}/planted", mode: "0644", owner: ${RACER}}\n`);

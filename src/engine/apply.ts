@@ -1,6 +1,6 @@
 import { containsSecret } from '../vault/redact.js';
 import { ModuleError, type Attrs, type Change } from '../modules/types.js';
-import { CREATE_LEVEL, ENTER_STAGE, enterParent, PIN, REMOVE_STALE_STAGES, WHO_AM_I } from './safe-dir.js';
+import { checkFollowed, CREATE_LEVEL, ENTER_STAGE, enterParent, PIN, PRELUDE, REMOVE_STALE_STAGES } from './safe-dir.js';
 import { splitShellWords } from '../modules/shell-words.js';
 import { quote } from '../transport/quote.js';
 
@@ -77,7 +77,8 @@ function writeScript(c: Extract<Change, { kind: 'write' }>): string {
   const lines = [
     'set -e',
     `p=${quote(c.path)}`,
-    ...WHO_AM_I,
+    ...PRELUDE,
+    c.via === undefined ? '' : checkFollowed(quote(c.via)),
     ...enterParent('"destination directory $dir does not exist"'),
     DEFAULT_FILE_MODE,
     REMOVE_STALE_STAGES,
@@ -109,11 +110,11 @@ function mkdirScript(c: Extract<Change, { kind: 'mkdir' }>): string {
   return [
     'set -e',
     `p=${quote(c.path)}`,
-    ...WHO_AM_I,
+    ...PRELUDE,
     "todo=''",
     'd="$p"',
     'while [ ! -e "$d" ] && [ ! -L "$d" ]; do todo="$(basename -- "$d")\n$todo"; d=$(dirname -- "$d"); done',
-    'cd -P -- "$d"',
+    'enter_dir "$d" || { echo "$d is not a directory" >&2; exit 1; }',
     ...CREATE_LEVEL,
     'while IFS= read -r b; do',
     '  [ -n "$b" ] || continue',
@@ -140,7 +141,7 @@ function existingScript(path: string, attrs: Attrs, opts: { follow: boolean; rec
   return [
     'set -e',
     `p=${quote(path)}`,
-    ...WHO_AM_I,
+    ...PRELUDE,
     ...enterParent('"$dir does not exist"'),
     ...PIN,
     // A symlink not to be followed keeps its (Linux has no mode on links) owner and times only.
@@ -159,7 +160,7 @@ function touchNewScript(c: Extract<Change, { kind: 'touch' }>): string {
   return [
     'set -e',
     `p=${quote(c.path)}`,
-    ...WHO_AM_I,
+    ...PRELUDE,
     ...enterParent('"$dir does not exist"'),
     DEFAULT_FILE_MODE,
     REMOVE_STALE_STAGES,
@@ -188,7 +189,7 @@ export function applyCommand(c: Change): ApplyCommand {
         script: [
           'set -e',
           `p=${quote(c.path)}`,
-          ...WHO_AM_I,
+          ...PRELUDE,
           ...enterParent('"$dir does not exist"'),
           REMOVE_STALE_STAGES,
           ...ENTER_STAGE,

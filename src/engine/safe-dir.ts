@@ -4,8 +4,9 @@
  * put `owner: senex` files under ~senex). Their owner can rename a symlink over any name in
  * them at any moment, so **no name in such a directory is looked up twice** by what follows:
  *
- * - The script `cd -P`s into the file's directory once: from then on the directory is the
- *   shell's working directory (an inode, not a path), and every name is one component in it.
+ * - The script enters the file's directory once (enter_dir): from then on the directory is
+ *   the shell's working directory (an inode, not a path), and every name is one component in
+ *   it. On the way there, a symlink is followed only in a directory nobody else can write.
  * - New content is staged in a private directory created there (`mktemp -d`: root's, 0700)
  *   and entered once with `cd -P`; after entering, the script checks that it is the one it
  *   made (ours, 0700, empty, its `..` the directory it came from). Nobody else can create,
@@ -23,19 +24,49 @@
  * (/root, /tmp) is often another filesystem, where `mv` degrades to copy-then-unlink by name;
  * writing as the directory's owner (become_user) cannot give a file another owner than that
  * user. The staging directory inside the destination directory is always on the same
- * filesystem and is as private as one elsewhere. The path *up to* the directory is resolved
- * once, following symlinks, as Ansible does.
+ * filesystem and is as private as one elsewhere.
  */
 
-/** `$me`: this script's own PID (the shell reads /proc/self itself; `$$` is the persistent shell's). */
-export const WHO_AM_I = ['me=$$; { read -r me _ </proc/self/stat; } 2>/dev/null || :', 'uid=$(id -u)'];
+/**
+ * What every script here starts with. `$me`: this script's own PID (the shell reads
+ * /proc/self itself; `$$` is the persistent shell's). `trusted_dir`: nobody but us and root
+ * can write the current directory. `enter_dir PATH`: `cd` there one component at a time,
+ * following a symlink only in a trusted directory: a link that another user could have
+ * planted (in their home, in /tmp) would take root anywhere. A component that turns out not
+ * to be below where we were (its `..` is elsewhere) was a symlink.
+ */
+export const PRELUDE = [
+  'me=$$; { read -r me _ </proc/self/stat; } 2>/dev/null || :',
+  'uid=$(id -u)',
+  'trusted_dir() { set -- $(stat -c "%u %a" -- .); { [ "$1" = 0 ] || [ "$1" = "$uid" ]; } && [ $(( 0$2 & 022 )) -eq 0 ]; }',
+  'enter_dir() {',
+  '  case $1 in /*) cd /;; esac',
+  '  set -f; old_ifs=$IFS; IFS=/; set -- $1; IFS=$old_ifs; set +f',
+  '  for c; do',
+  '    case $c in ""|.) continue;; ..) cd -P ..; continue;; esac',
+  '    if trusted_dir; then cd -P -- "$c" 2>/dev/null || return 1; continue; fi',
+  '    up=$(stat -c %d:%i -- .); here=$(pwd -P)',
+  '    cd -P -- "$c" 2>/dev/null || return 1',
+  '    [ "$(stat -c %d:%i -- ..)" = "$up" ] || {',
+  '      echo "$c in $here is a symlink, and a user other than $(id -un) can write $here: not following it as $(id -un)" >&2; exit 1; }',
+  '  done',
+  '}',
+];
 
-/** Enters the directory of `$p` (resolved once) and sets `$name` to the last component of `$p`. */
+/** Enters the directory of `$p` (resolved once, as enter_dir does) and sets `$name` to the last component of `$p`. */
 export function enterParent(missing: string): string[] {
   return [
     'dir=$(dirname -- "$p"); name=$(basename -- "$p")',
-    `cd -P -- "$dir" 2>/dev/null || { echo ${missing} >&2; exit 1; }`,
+    `enter_dir "$dir" || { echo ${missing} >&2; exit 1; }`,
   ];
+}
+
+/**
+ * A path the plan reached by following the symlink `$1` (lineinfile edits a link's target):
+ * only when nobody else can write the link's directory, for the same reason as enter_dir.
+ */
+export function checkFollowed(via: string): string {
+  return `( enter_dir "$(dirname -- ${via})" && trusted_dir ) || { echo "$p was reached through the symlink "${via}", and a user other than $(id -un) can write its directory: not following it as $(id -un)" >&2; exit 1; }`;
 }
 
 /**
@@ -88,7 +119,6 @@ export const CREATE_LEVEL = [...DESCEND, 'create_level() { mkdir -- "$1"; descen
  * the one the directory holds under that name.
  */
 export const PIN = [
-  'trusted_dir() { set -- $(stat -c "%u %a" -- .); { [ "$1" = 0 ] || [ "$1" = "$uid" ]; } && [ $(( 0$2 & 022 )) -eq 0 ]; }',
   'pin() {',
   '  exec 3<"$name"',
   '  if [ "$1" = follow ] && trusted_dir; then return 0; fi',

@@ -23,7 +23,8 @@ export function planContent(facts: FileFacts, content: Buffer, attrArgs: AttrArg
   const same = inode?.type === 'file' && (facts.content ? facts.content.equals(content) : facts.sha256 === sha256(content));
   if (same) return { changes: attrsChangeFor(path, inode, attrs) };
   const before = inode?.type === 'file' ? facts.content : null;
-  const change: Change = { kind: 'write', path, content, before, attrs: isEmpty(attrs) ? {} : attrs, validate: opts.validate, backup: opts.backup };
+  const via = path === facts.path ? undefined : facts.path;
+  const change: Change = { kind: 'write', path, content, before, attrs: isEmpty(attrs) ? {} : attrs, validate: opts.validate, backup: opts.backup, ...(via ? { via } : {}) };
   return { changes: [change] };
 }
 
