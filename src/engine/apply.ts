@@ -78,6 +78,7 @@ function writeScript(c: Extract<Change, { kind: 'write' }>): string {
     'set -e',
     `p=${quote(c.path)}`,
     ...PRELUDE,
+    'start=$PWD',
     c.via === undefined ? '' : checkFollowed(quote(c.via)),
     ...enterParent('"destination directory $dir does not exist"'),
     DEFAULT_FILE_MODE,
@@ -92,7 +93,8 @@ function writeScript(c: Extract<Change, { kind: 'write' }>): string {
   if (c.validate) {
     // The validator gets the staged file by a name no other user can redirect: this
     // shell's working directory, through /proc.
-    lines.push(`if ! ${validateCommand(c.validate, '/proc/$me/cwd/new')} >&2; then echo "validation failed: ${c.validate.replace(/["`$\\]/g, '\\$&')}" >&2; exit ${VALIDATE_FAILED}; fi`);
+    // It runs where scripts run (not in the staging directory), as before.
+    lines.push(`if ! ( cd -- "$start" 2>/dev/null || cd /; ${validateCommand(c.validate, '/proc/$me/cwd/new')} ) >&2; then echo "validation failed: ${c.validate.replace(/["`$\\]/g, '\\$&')}" >&2; exit ${VALIDATE_FAILED}; fi`);
   }
   if (c.backup) {
     lines.push(
@@ -206,6 +208,7 @@ export function applyCommand(c: Change): ApplyCommand {
           `t=${quote(c.target)}`,
           'case $t in /*) ;; *) t="$(pwd -P)/$t";; esac',
           `p=${quote(c.path)}`,
+          ...PRELUDE,
           ...enterParent('"$dir does not exist"'),
           'ln -f -P -- "$t" "$name"',
         ].join('\n'),
