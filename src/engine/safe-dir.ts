@@ -82,12 +82,13 @@ export const REMOVE_STALE_STAGES =
 /**
  * `descend NAME`: `cd -P` into NAME and check that it is a directory of ours whose `..` is where
  * we were: what a racer could have put there instead (a symlink elsewhere, a directory of
- * theirs) is refused. `$3` (optional) is the `%a:%h` a fresh staging directory has.
+ * theirs) is refused. With `fresh` as `$2`, it must also be 0700 and empty (a staging
+ * directory just made; the link count is no test of emptiness: btrfs says 1 for any directory).
  */
 const DESCEND = [
   'descend() {',
   '  up=$(stat -c %d:%i -- .); here=$(pwd -P)',
-  '  cd -P -- "$1" 2>/dev/null && [ "$(stat -c %u -- .):$(stat -c %d:%i -- ..)" = "$uid:$up" ] && { [ -z "${2:-}" ] || [ "$(stat -c %a:%h -- .)" = "$2" ]; } || {',
+  '  cd -P -- "$1" 2>/dev/null && [ "$(stat -c %u -- .):$(stat -c %d:%i -- ..)" = "$uid:$up" ] && { [ -z "${2:-}" ] || { [ "$(stat -c %a -- .)" = 700 ] && [ -z "$(ls -A)" ]; }; } || {',
   '    echo "$1 in $here was replaced while it was being entered: another user can write that directory" >&2; exit 1; }',
   '}',
 ];
@@ -104,7 +105,7 @@ export const ENTER_STAGE = [
   // Killed (connection gone, SIGTERM) or failed: the staging directory goes, the destination is untouched.
   "trap 'leave_stage' EXIT",
   "trap 'exit 129' HUP INT TERM PIPE",
-  'descend "$stage" 700:2',
+  'descend "$stage" fresh',
   'inside=1',
   'umask 077',
 ];
