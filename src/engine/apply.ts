@@ -146,7 +146,7 @@ function existingScript(path: string, attrs: Attrs, opts: { follow: boolean; rec
     ...PRELUDE,
     ...enterParent('"$dir does not exist"'),
     ...PIN,
-    // A symlink not to be followed keeps its (Linux has no mode on links) owner and times only.
+    // A symlink not to be followed: only its own owner and times change (Linux links have no mode).
     `if [ -L "$name" ] && [ ${follow} = nofollow ]; then`,
     ...onLink.filter(Boolean),
     ':',
