@@ -113,7 +113,6 @@ describe('writes as root into a directory another user owns (issue 16)', functio
       await racer.ready;
       const tasks = Array.from({ length: RUNS }, (_, i) => `${task(i)}\n      ignore_errors: true\n`).join('');
       const run = await play(tasks);
-      if (process.env.SENEX_RACE_DEBUG) console.log(run.stdout.split("\n").filter((l) => /^(fatal|h1 )/.test(l)).slice(-4).join("\n"), racer.replaced);
       return { run, replaced: racer.replaced };
     } finally {
       await racer.stop();
@@ -230,6 +229,14 @@ describe('task values never reach the shell or an option position (issue 16)', f
     assert.equal(exists('sshd_yes'), false, `an sshd_config with PermitRootLogin yes was installed:\n${r.stdout}`);
     assert.match(r.stdout, /failed to validate/);
     assert.equal(readFileSync(join(t.dir, 'sshd_no'), 'utf8').includes('PermitRootLogin no'), true, r.stdout);
+  });
+
+  it('item 5: a validator that drops to the file\'s owner can read the staged file (as senex-validate does)', async () => {
+    ensureTestUsers();
+    chmodSync(t.dir, 0o755);
+    const r = await run(`    - copy: {dest: "{{ playbook_dir }}/cfg", content: "x\\n", owner: ${RACER}, mode: "0600", validate: "runuser -u ${RACER} -- test -r %s"}\n`);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(readFileSync(join(t.dir, 'cfg'), 'utf8'), 'x\n');
   });
 
   it('item 10: owner: --reference=/etc/shadow is refused; the file keeps its group', async () => {

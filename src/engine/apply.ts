@@ -91,10 +91,15 @@ function writeScript(c: Extract<Change, { kind: 'write' }>): string {
     'sync -- new 2>/dev/null || :',
   ];
   if (c.validate) {
-    // The validator gets the staged file by a name no other user can redirect: this
-    // shell's working directory, through /proc.
-    // It runs where scripts run (not in the staging directory), as before.
-    lines.push(`if ! ( cd -- "$start" 2>/dev/null || cd /; ${validateCommand(c.validate, '/proc/$me/cwd/new')} ) >&2; then echo "validation failed: ${c.validate.replace(/["`$\\]/g, '\\$&')}" >&2; exit ${VALIDATE_FAILED}; fi`);
+    // The validator gets the staged file by its real path, and the staging directory becomes
+    // 0711: validators that drop to the file's user (senex-validate runs the image's own
+    // checker as senex, mounting the file's directory) must reach it, as they reached the
+    // temp file before. The directory's owner could rename the staging directory and point
+    // the name elsewhere, so that another file is validated: nothing gained, as that owner
+    // can replace the installed file at any time anyway; what is installed is still ours.
+    // The validator runs where scripts run (not in the staging directory), as before.
+    lines.push('chmod 0711 .', 'vpath="$(pwd -P)/new"');
+    lines.push(`if ! ( cd -- "$start" 2>/dev/null || cd /; ${validateCommand(c.validate, '$vpath')} ) >&2; then echo "validation failed: ${c.validate.replace(/["`$\\]/g, '\\$&')}" >&2; exit ${VALIDATE_FAILED}; fi`);
   }
   if (c.backup) {
     lines.push(
