@@ -29,7 +29,17 @@ describe('system modules: facts + args -> planned changes', () => {
     });
     it('absent removes only what is installed; purge purges', () => {
       assert.deepEqual(displays(plan('apt', { name: ['nginx', 'postfix'], state: 'absent' }, { packages: installed })), ['remove nginx']);
-      assert.match((plan('apt', { name: 'nginx', state: 'absent', purge: true }, { packages: installed }).changes[0] as Extract<Change, { kind: 'exec' }>).script, /'purge' nginx|purge nginx/);
+      assert.match((plan('apt', { name: 'nginx', state: 'absent', purge: true }, { packages: installed }).changes[0] as Extract<Change, { kind: 'exec' }>).script, /purge -- nginx/);
+    });
+    it('names follow Debian\'s rules (issue 16, item 4); anything else, an option above all, is refused', () => {
+      for (const ok of ['nginx=1.26*', 'nginx/bookworm-backports', 'libc6:amd64', 'g++', './local.deb', '/srv/pkgs/x_1.0_all.deb']) {
+        assert.doesNotThrow(() => plan('apt', { name: ok }, { packages: installed }), ok);
+      }
+      for (const bad of ['-oDPkg::Pre-Invoke::=touch /x', '--allow-unauthenticated', 'Nginx', 'a', 'nginx;id', 'nginx=']) {
+        assert.throws(() => plan('apt', { name: bad }, { packages: installed }), /is not a package name/, bad);
+      }
+      const script = (plan('apt', { name: 'nginx=1.27*' }, { packages: installed }).changes[0] as Extract<Change, { kind: 'exec' }>).script;
+      assert.match(script, / install -- 'nginx=1\.27\*'/);
     });
     it('a version pin is honoured', () => {
       assert.deepEqual(displays(plan('apt', { name: 'nginx=1.26*' }, { packages: installed })), []);
@@ -133,7 +143,7 @@ describe('system modules: facts + args -> planned changes', () => {
       assert.deepEqual(displays(plan('user', { name: 'senex', groups: [] }, { account: senex })), ["usermod -G '' -- senex"]);
     });
     it('removes a user', () => {
-      assert.deepEqual(displays(plan('user', { name: 'senex', state: 'absent', remove: true }, { account: senex })), ['userdel -r senex']);
+      assert.deepEqual(displays(plan('user', { name: 'senex', state: 'absent', remove: true }, { account: senex })), ['userdel -r -- senex']);
     });
     it('parses getent/id output', () => {
       assert.deepEqual(probe('user', { name: 'senex' }, 'account', 'senex:x:1003:1003:Senex:/home/senex:/bin/bash\nG:senex\nS:senex users\n'), { ...senex, comment: 'Senex' });
@@ -141,7 +151,7 @@ describe('system modules: facts + args -> planned changes', () => {
     it('groups: add, change gid, remove', () => {
       assert.deepEqual(displays(plan('group', { name: 'app', gid: 3000 }, { group: undefined })), ['groupadd -g 3000 -- app']);
       assert.deepEqual(displays(plan('group', { name: 'app', gid: 3001 }, { group: 3000 })), ['groupmod -g 3001 -- app']);
-      assert.deepEqual(displays(plan('group', { name: 'app', state: 'absent' }, { group: 3000 })), ['groupdel app']);
+      assert.deepEqual(displays(plan('group', { name: 'app', state: 'absent' }, { group: 3000 })), ['groupdel -- app']);
     });
   });
 
@@ -177,7 +187,7 @@ describe('system modules: facts + args -> planned changes', () => {
     const sha = (s: string) => createHash('sha256').update(`${s}\n`).digest('hex');
     it('creates a missing secret from stdin, never on the command line', () => {
       const c = plan('podman_secret', { name: 'grafana_admin', data: 's3cret' }, { secret: { exists: false, digest: null } }).changes[0] as Extract<Change, { kind: 'exec' }>;
-      assert.equal(c.script, "podman secret create grafana_admin -");
+      assert.equal(c.script, "podman secret create -- grafana_admin -");
       assert.equal(c.stdin, 's3cret');
       assert.doesNotMatch(c.script + c.display, /s3cret/);
     });

@@ -1,5 +1,5 @@
 import { shellJoin } from '../transport/quote.js';
-import { defineHostModule, mergeableProbe, type Change, type Probe, type ProbeKind } from './types.js';
+import { defineHostModule, mergeableProbe, ModuleError, type Change, type Probe, type ProbeKind } from './types.js';
 
 export interface AptArgs {
   name?: string | string[];
@@ -19,13 +19,33 @@ interface PackageState {
 /** How long we wait for another apt/dpkg to let go of the lock (seconds), by default. */
 export const DPKG_LOCK_TIMEOUT = 120;
 
+/**
+ * What an apt task may name: a Debian package name (policy 5.6.1: lower-case letters, digits,
+ * `+ - .`, at least two characters, starting alphanumeric), optionally `:ARCH`, then
+ * `=VERSION` (`*` as a wildcard) or `/RELEASE`; or a path to a `.deb`. Anything else, above
+ * all a name starting with `-` (`-oDPkg::Pre-Invoke::=CMD` ran CMD as root), is refused.
+ */
+const PACKAGE_SPEC = /^(?:[a-z0-9][a-z0-9+.-]+(?::[a-z0-9][a-z0-9-]*)?(?:=[A-Za-z0-9.+~:*-]+|\/[A-Za-z0-9.+~_-]+)?|\.{0,2}\/[^\s]*\.deb)$/;
+
 function names(args: AptArgs): string[] {
   const list = args.name === undefined ? [] : Array.isArray(args.name) ? args.name : String(args.name).split(',');
-  return list.map((n) => n.trim()).filter(Boolean);
+  const specs = list.map((n) => String(n).trim()).filter(Boolean);
+  for (const spec of specs) {
+    if (!PACKAGE_SPEC.test(spec)) {
+      throw new ModuleError(
+        `${JSON.stringify(spec)} is not a package name (Debian's rules: lower-case letters, digits, + - . and at least two characters, ` +
+          'optionally :ARCH and =VERSION or /RELEASE) nor a path to a .deb: fix the name',
+      );
+    }
+  }
+  return specs;
 }
 
-/** `nginx=1.26*` -> name and version pattern. */
+/** `nginx=1.26*` -> name and version pattern; `nginx/bookworm-backports` -> name. */
 function splitVersion(spec: string): { name: string; version?: string } {
+  if (spec.endsWith('.deb')) return { name: spec };
+  const slash = spec.indexOf('/');
+  if (slash > 0) return { name: spec.slice(0, slash) };
   const i = spec.indexOf('=');
   return i < 0 ? { name: spec } : { name: spec.slice(0, i), version: spec.slice(i + 1) };
 }
@@ -47,8 +67,8 @@ const PACKAGES: ProbeKind<PackageQuery> = {
     const all = [...new Set(queries.flatMap((q) => q.pkgs))];
     const latest = [...new Set(queries.filter((q) => q.candidates).flatMap((q) => q.pkgs))];
     return [
-      `dpkg-query -W -f='I\\t\${Package}\\t\${db:Status-Status}\\t\${Version}\\n' ${shellJoin(all)} 2>/dev/null`,
-      latest.length ? `LC_ALL=C apt-cache policy ${shellJoin(latest)} 2>/dev/null | awk '/^[^ ]/{p=$1; sub(":$","",p)} /Candidate:/{print "C\\t" p "\\t" $2}'` : '',
+      `dpkg-query -W -f='I\\t\${Package}\\t\${db:Status-Status}\\t\${Version}\\n' -- ${shellJoin(all)} 2>/dev/null`,
+      latest.length ? `LC_ALL=C apt-cache policy -- ${shellJoin(latest)} 2>/dev/null | awk '/^[^ ]/{p=$1; sub(":$","",p)} /Candidate:/{print "C\\t" p "\\t" $2}'` : '',
       'true',
     ]
       .filter(Boolean)
@@ -120,14 +140,14 @@ export const apt = defineHostModule<AptArgs>({
   plan(args, facts) {
     const changes: Change[] = [];
     const state = (facts.packages ?? {}) as Record<string, PackageState>;
-    const wanted = names(args).map(splitVersion);
+    const wanted = names(args).map((spec) => ({ ...splitVersion(spec), spec }));
     if (args.update_cache && (args.cache_valid_time === undefined || (facts.cacheAge as number) > args.cache_valid_time)) {
       changes.push({ kind: 'exec', script: aptGet(args, ['update']), display: 'apt-get update' });
     }
     const removing = args.state === 'absent' || args.state === 'removed';
     if (removing) {
       const present = wanted.filter((p) => state[p.name]?.installed !== undefined).map((p) => p.name);
-      if (present.length) changes.push({ kind: 'exec', script: aptGet(args, [args.purge ? 'purge' : 'remove', ...present]), display: `remove ${present.join(', ')}` });
+      if (present.length) changes.push({ kind: 'exec', script: aptGet(args, [args.purge ? 'purge' : 'remove', '--', ...present]), display: `remove ${present.join(', ')}` });
       return { changes, result: { removed: present } };
     }
     const install = wanted
@@ -136,10 +156,10 @@ export const apt = defineHostModule<AptArgs>({
         if (!versionMatches(s?.installed, p.version)) return true;
         return args.state === 'latest' && s?.candidate !== undefined && s.candidate !== s.installed;
       })
-      .map((p) => (p.version ? `${p.name}=${p.version}` : p.name));
+      .map((p) => p.spec);
     if (install.length) {
       const recommends = args.install_recommends === undefined ? [] : [args.install_recommends ? '--install-recommends' : '--no-install-recommends'];
-      changes.push({ kind: 'exec', script: aptGet(args, ['install', ...recommends, ...install]), display: `install ${install.join(', ')}` });
+      changes.push({ kind: 'exec', script: aptGet(args, ['install', ...recommends, '--', ...install]), display: `install ${install.join(', ')}` });
     }
     return { changes, result: { installed: install } };
   },

@@ -8,6 +8,13 @@ export interface AttrArgs {
   group?: string | undefined;
 }
 
+/**
+ * A user or group name (or number) as chown takes it: never beginning with `-` (chown would
+ * read `--reference=/etc/shadow` as an option), without `:` (the owner:group separator),
+ * `/` or white space, none of which a Debian account name holds.
+ */
+const ACCOUNT_NAME = { type: 'string', pattern: '^[^-:/\\s][^:/\\s]*$', description: 'a user or group name or id, not beginning with -' } as const;
+
 export const attrSchema = {
   mode: {
     description: "an octal mode, quoted ('0644') or as YAML octal (0644), or symbolic like u=rw,g=r,o=r",
@@ -16,8 +23,8 @@ export const attrSchema = {
       { type: 'string', pattern: '^(?:[0-7]{1,4}|preserve|[ugoa]*[-+=][rwxXst]*(?:,[ugoa]*[-+=][rwxXst]*)*)$' },
     ],
   },
-  owner: { type: 'string' },
-  group: { type: 'string' },
+  owner: ACCOUNT_NAME,
+  group: ACCOUNT_NAME,
 } as const;
 
 export class ModeError extends ModuleError {}

@@ -15,10 +15,15 @@ export interface CommandArgs {
   executable?: string;
 }
 
-/** A glob quoted for the shell: `*?[]` stay active, everything else is literal. */
-function quoteGlob(pattern: string): string {
+/**
+ * A glob quoted for the shell: `*`, `?` and bracket expressions stay active, everything else
+ * is literal. A bracket expression stays one only when it holds nothing but letters, digits,
+ * ranges and a leading `!`/`^` (`[0-9]`, `[!a-z_]`): the shell would expand `$(...)` or a
+ * backquote inside one, so any other bracket is quoted and matches literally.
+ */
+export function quoteGlob(pattern: string): string {
   return pattern
-    .split(/([*?]|\[[^\]/]*\])/)
+    .split(/([*?]|\[[!^]?[A-Za-z0-9._,+@%-]+\])/)
     .map((part, i) => (i % 2 === 1 ? part : part === '' ? '' : quote(part)))
     .join('');
 }

@@ -22,9 +22,11 @@ export function planContent(facts: FileFacts, content: Buffer | BigFile, attrArg
   const path = follow && facts.inode?.type === 'link' && facts.linkTarget ? resolveLink(facts.path, facts.linkTarget) : facts.path;
   const attrs = wantedAttrs(attrArgs, inode, false);
   const same = inode?.type === 'file' && sameContent(facts, inode.size, content);
-  if (same) return { changes: attrsChangeFor(path, inode, attrs) };
+  // Attributes through a followed link are set on the link's path: the apply follows it only where nobody else could have made it.
+  if (same) return { changes: attrsChangeFor(facts.path, inode, attrs, follow) };
   const before = inode?.type === 'file' ? facts.content : null;
-  const change: Change = { kind: 'write', path, content, before, attrs: isEmpty(attrs) ? {} : attrs, validate: opts.validate, backup: opts.backup };
+  const via = path === facts.path ? undefined : facts.path;
+  const change: Change = { kind: 'write', path, content, before, attrs: isEmpty(attrs) ? {} : attrs, validate: opts.validate, backup: opts.backup, ...(via ? { via } : {}) };
   return { changes: [change] };
 }
 

@@ -41,7 +41,7 @@ export const debconf = defineHostModule<DebconfArgs>({
     additionalProperties: false,
     dependencies: { question: ['vtype', 'value'] },
   },
-  probe: (args) => ({ answers: { script: `debconf-show ${quote(args.name)} 2>/dev/null; true`, parse: parseShow } }),
+  probe: (args) => ({ answers: { script: `debconf-show -- ${quote(args.name)} 2>/dev/null; true`, parse: parseShow } }),
   plan(args, facts) {
     if (args.question === undefined) return { changes: [], result: { current: facts.answers } };
     const answers = facts.answers as Record<string, string>;

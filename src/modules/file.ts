@@ -1,5 +1,5 @@
 import { attrSchema, attrsChangeFor, wantedAttrs, type AttrArgs } from './attrs.js';
-import { effectiveInode, fileProbe, type FileFacts } from './facts/file.js';
+import { effectiveInode, fileProbe, findPath, type FileFacts } from './facts/file.js';
 import { sh } from '../transport/quote.js';
 import { defineHostModule, type Change, type Plan, type Probe } from './types.js';
 
@@ -19,7 +19,7 @@ function recurseProbe(args: FileArgs): Probe<boolean> {
   if (typeof args.mode === 'number') tests.push(sh`! -perm ${args.mode.toString(8).padStart(4, '0')}`);
   if (args.owner !== undefined) tests.push(/^\d+$/.test(args.owner) ? sh`! -uid ${args.owner}` : sh`! -user ${args.owner}`);
   if (args.group !== undefined) tests.push(/^\d+$/.test(args.group) ? sh`! -gid ${args.group}` : sh`! -group ${args.group}`);
-  const script = tests.length === 0 ? 'true' : sh`find ${args.path} -mindepth 1 `.concat(`\\( ${tests.join(' -o ')} \\) -print -quit 2>/dev/null`);
+  const script = tests.length === 0 ? 'true' : sh`find ${findPath(args.path)} -mindepth 1 `.concat(`\\( ${tests.join(' -o ')} \\) -print -quit 2>/dev/null`);
   return { script, parse: (out) => out.trim() !== '' };
 }
 

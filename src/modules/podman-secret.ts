@@ -61,8 +61,8 @@ export const podmanSecret = defineHostModule<PodmanSecretArgs>({
         // podman < 4.7 has no --showsecret: the digest is then empty and a present secret is
         // replaced only with force (as the Ansible module does on such hosts).
         script:
-          `if ${podman} secret exists ${name} 2>/dev/null; then echo exists; ` +
-          `${podman} secret inspect --showsecret --format '{{.SecretData}}' ${name} 2>/dev/null | sha256sum | cut -d' ' -f1; fi`,
+          `if ${podman} secret exists -- ${name} 2>/dev/null; then echo exists; ` +
+          `${podman} secret inspect --showsecret --format '{{.SecretData}}' -- ${name} 2>/dev/null | sha256sum | cut -d' ' -f1; fi`,
         parse: (out): SecretFacts => {
           const [flag, digest] = out.trim().split('\n');
           // sha256 of nothing: inspect failed (old podman), so the stored value is unknown.
@@ -77,7 +77,7 @@ export const podmanSecret = defineHostModule<PodmanSecretArgs>({
     const name = quote(args.name);
     if (args.state === 'absent') {
       if (!f.exists) return { changes: [] };
-      return { changes: [{ kind: 'exec', script: `${podman} secret rm ${name}`, display: `remove podman secret ${args.name}` }] };
+      return { changes: [{ kind: 'exec', script: `${podman} secret rm -- ${name}`, display: `remove podman secret ${args.name}` }] };
     }
     if (f.exists && args.skip_existing) return { changes: [] };
     if (f.exists && !args.force) {
@@ -93,7 +93,7 @@ export const podmanSecret = defineHostModule<PodmanSecretArgs>({
       changes: [
         {
           kind: 'exec',
-          script: `${podman} secret create ${opts.join(' ')}${opts.length ? ' ' : ''}${name} -`,
+          script: `${podman} secret create ${opts.join(' ')}${opts.length ? ' ' : ''}-- ${name} -`,
           stdin: args.data!,
           display: `${f.exists ? 'replace' : 'create'} podman secret ${args.name}`,
           diff: { path: `podman secret ${args.name}`, before: null, after: null, hidden: true },

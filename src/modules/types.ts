@@ -27,6 +27,8 @@ export type Change =
       /** `cmd %s` run on the temp file before it replaces the destination. */
       validate?: string | undefined;
       backup?: boolean | undefined;
+      /** The symlink whose target `path` is (lineinfile follows links): only followed where nobody else could have made it. */
+      via?: string | undefined;
     }
   | { kind: 'mkdir'; path: string; attrs: Attrs }
   | { kind: 'attrs'; path: string; attrs: Attrs; before: Attrs; recurse?: boolean; follow: boolean }

@@ -28,7 +28,7 @@ interface Account {
 
 function accountProbe(name: string): Probe<Account> {
   return {
-    script: `if getent passwd ${quote(name)}; then echo "G:$(id -gn ${quote(name)})"; echo "S:$(id -Gn ${quote(name)})"; fi`,
+    script: `if getent passwd -- ${quote(name)}; then echo "G:$(id -gn -- ${quote(name)})"; echo "S:$(id -Gn -- ${quote(name)})"; fi`,
     parse(out) {
       const lines = out.split('\n');
       const pw = lines[0]?.split(':');
@@ -70,7 +70,7 @@ export const user = defineHostModule<UserArgs>({
   plan(args, facts) {
     const a = facts.account as Account;
     const run = (argv: string[]): Change => ({ kind: 'exec', script: shellJoin(argv), display: shellJoin(argv) });
-    if (args.state === 'absent') return { changes: a.exists ? [run(['userdel', ...(args.remove ? ['-r'] : []), args.name])] : [] };
+    if (args.state === 'absent') return { changes: a.exists ? [run(['userdel', ...(args.remove ? ['-r'] : []), '--', args.name])] : [] };
     const groups = groupList(args.groups);
     if (!a.exists) {
       const argv = ['useradd'];
@@ -119,11 +119,11 @@ export const group = defineHostModule<GroupArgs>({
     required: ['name'],
     additionalProperties: false,
   },
-  probe: (args) => ({ group: { script: `getent group ${quote(args.name)}; true`, parse: (out) => (out.trim() ? Number(out.split(':')[2]) : undefined) } }),
+  probe: (args) => ({ group: { script: `getent group -- ${quote(args.name)}; true`, parse: (out) => (out.trim() ? Number(out.split(':')[2]) : undefined) } }),
   plan(args, facts) {
     const gid = facts.group as number | undefined;
     const run = (argv: string[]): Change => ({ kind: 'exec', script: shellJoin(argv), display: shellJoin(argv) });
-    if (args.state === 'absent') return { changes: gid === undefined ? [] : [run(['groupdel', args.name])] };
+    if (args.state === 'absent') return { changes: gid === undefined ? [] : [run(['groupdel', '--', args.name])] };
     if (gid === undefined) return { changes: [run(['groupadd', ...(args.gid !== undefined ? ['-g', String(args.gid)] : []), ...(args.system ? ['-r'] : []), '--', args.name])] };
     if (args.gid !== undefined && args.gid !== gid) return { changes: [run(['groupmod', '-g', String(args.gid), '--', args.name])] };
     return { changes: [] };

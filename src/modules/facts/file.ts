@@ -71,7 +71,7 @@ export function fileProbe(path: string, want: FileWant = {}): Probe<FileFacts> {
 const queriedPaths = (queries: FileQuery[]) => [...new Set(queries.map((q) => q.path))];
 
 /** `find` takes a leading `-` or `!` as an expression, so relative paths go in as `./path`. */
-const findPath = (path: string) => (path.startsWith('/') ? path : `./${path}`);
+export const findPath = (path: string) => (path.startsWith('/') ? path : `./${path}`);
 
 /**
  * The facts of many paths with a handful of processes, whatever their number: one `stat`
