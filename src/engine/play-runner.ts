@@ -16,6 +16,7 @@ import type { HostRun } from './host-run.js';
 import type { RunOptions } from './options.js';
 import { pool } from './pool.js';
 import { ScopeBuilder } from './scope-builder.js';
+import { loopItems } from './loop-items.js';
 import { anySelected, matchesTaskName, taskSelected, type Selection } from './select.js';
 import { failureOutcome, runTask, setFacts, taskTitle, taskWhere, type TaskOutcome } from './task-runner.js';
 
@@ -218,7 +219,7 @@ export class PlayRunner {
     for (const host of hosts) {
       const scope = this.scopes.scope(host, include, extra.get(host));
       try {
-        const items = include.loop === undefined ? [undefined] : (scope.template(include.loop) as unknown[]);
+        const items = include.loop === undefined ? [undefined] : loopItems(include, scope, include.what === 'tasks' ? 'include_tasks' : 'include_role');
         const loopVar = include.loopControl?.loopVar ?? 'item';
         const list: Array<{ tasks: TaskNode[]; vars: Vars }> = [];
         for (const item of items) {

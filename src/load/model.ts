@@ -40,6 +40,8 @@ export interface Task extends NodeBase {
   moduleKey: string;
   args: Record<string, unknown>;
   loop?: unknown;
+  /** Set for `with_<lookup>:` loops: the lookup plugin whose results are the items. */
+  loopWith?: string | undefined;
   loopControl?: LoopControl | undefined;
   register?: string | undefined;
   notify: string[];
@@ -71,6 +73,7 @@ export interface Include extends NodeBase {
   /** For include_role: which tasks file (tasks_from). */
   tasksFrom?: string | undefined;
   loop?: unknown;
+  loopWith?: string | undefined;
   loopControl?: LoopControl | undefined;
   /** Resolves `target` at run time; only used when it is templated. */
   load?: (target: string) => TaskNode[];

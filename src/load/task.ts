@@ -1,6 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { ErrorSink, ValidationError, ValidationErrors, sourceLine, type SourcePos } from '../errors.js';
 import { findModule, moduleNames } from '../modules/index.js';
+import { isLookup, lookupNames } from '../vars/lookups/index.js';
 import type { AnyModule } from '../modules/types.js';
 import { isTemplated } from '../vars/template-source.js';
 import type { Templater } from '../vars/template.js';
@@ -34,7 +35,6 @@ const UNSUPPORTED: Record<string, string> = {
   action: 'write the module name as the task key (e.g. `copy:`)',
   async: 'async tasks are not supported',
   poll: 'async tasks are not supported',
-  with_dict: 'use `loop: "{{ d | dict2items }}"`',
   include: '`include` was removed from Ansible; use include_tasks or import_tasks',
 };
 
@@ -42,6 +42,33 @@ const UNSUPPORTED: Record<string, string> = {
 const FREE_FORM_KEYS: Record<string, string[]> = {
   _raw_params: ['creates', 'removes', 'chdir', 'executable', 'stdin', 'stdin_add_newline', 'strip_empty_ends'],
 };
+
+/** `with_<lookup>` keys: a loop over what the lookup plugin returns. */
+const WITH = /^with_(.+)$/;
+
+/** A task keyword: one of `allowed`, or any `with_<lookup>` (checked when the loop is read). */
+function isKeyword(key: string, allowed: Set<string>): boolean {
+  return allowed.has(key) || WITH.test(key);
+}
+
+/**
+ * The task's loop: `loop:`, or `with_<name>:` (the lookup `name`; with_items and with_list are
+ * the items and list lookups). One at most; an unknown lookup is an error here, before the run.
+ */
+function loopOf(data: Record<string, unknown>): { loop?: unknown; loopWith?: string } {
+  const keys = Object.keys(data).filter((k) => k === 'loop' || WITH.test(k));
+  if (keys.length === 0) return {};
+  if (keys.length > 1) {
+    throw new ValidationError('E_LOOP', `one task has two loops: '${keys[0]}' and '${keys[1]}'`, { pos: posOf(data, keys[1], 'key'), hint: 'keep one of them' });
+  }
+  const key = keys[0]!;
+  if (key === 'loop') return { loop: data.loop };
+  const name = WITH.exec(key)![1]!;
+  if (!isLookup(name)) {
+    throw new ValidationError('E_UNKNOWN_LOOKUP', `unknown lookup plugin '${name}' in '${key}'`, { pos: posOf(data, key, 'key'), hint: didYouMean(name, lookupNames(), 'lookups') });
+  }
+  return { loop: data[key], loopWith: name };
+}
 
 export function asList(value: unknown): unknown[] {
   if (value === undefined || value === null) return [];
@@ -191,7 +218,7 @@ export class TaskLoader {
   }
 
   private task(data: Record<string, unknown>, parent: Inherited, pos: SourcePos, handler: boolean): Task {
-    const candidates = Object.keys(data).filter((k) => !TASK_KEYWORDS.has(k));
+    const candidates = Object.keys(data).filter((k) => !isKeyword(k, TASK_KEYWORDS));
     if (candidates.length === 0) {
       throw new ValidationError('E_NO_MODULE', `task${data.name ? ` '${data.name}'` : ''} names no module`, { pos, hint: `add one module, e.g. "copy: {src: ..., dest: ...}"` });
     }
@@ -225,7 +252,7 @@ export class TaskLoader {
       module,
       moduleKey: key,
       args,
-      loop: data.loop ?? data.with_items ?? data.with_list,
+      ...loopOf(data),
       loopControl: loopControl(data),
       register: data.register as string | undefined,
       notify: asList(data.notify).map(String),
@@ -240,11 +267,13 @@ export class TaskLoader {
 
   private include(data: Record<string, unknown>, key: string, parent: Inherited, file: string, pos: SourcePos): TaskNode {
     const written = key in data ? key : `ansible.builtin.${key}`;
-    rejectUnknownKeys(data, new Set([...INCLUDE_KEYWORDS, written]), key);
+    rejectUnknownKeys(data, new Set([...INCLUDE_KEYWORDS, written]), key, true);
     this.keywordErrors(data, INCLUDE_KEYWORDS, key);
     const isStatic = key.startsWith('import_');
-    if (isStatic && (data.loop !== undefined || data.with_items !== undefined)) {
-      throw new ValidationError('E_IMPORT_LOOP', `${key} cannot loop`, { pos: posOf(data, 'loop', 'key') ?? pos, hint: `use ${key.replace('import_', 'include_')} to loop` });
+    const looping = loopOf(data);
+    if (isStatic && looping.loop !== undefined) {
+      const loopKey = Object.keys(data).find((k) => k === 'loop' || WITH.test(k));
+      throw new ValidationError('E_IMPORT_LOOP', `${key} cannot loop`, { pos: posOf(data, loopKey, 'key') ?? pos, hint: `use ${key.replace('import_', 'include_')} to loop` });
     }
     const value = data[written];
     const argPos = posOf(data, written) ?? pos;
@@ -258,7 +287,7 @@ export class TaskLoader {
       if (isStatic && isTemplated(target)) throw new ValidationError('E_IMPORT_TEMPLATE', `${key} needs a fixed file name, not a template`, { pos: argPos, hint: 'use include_tasks for a name computed at run time' });
       const tasks = isTemplated(target) ? undefined : load(target);
       if (isStatic) return { kind: 'block', ...base, block: tasks ?? [], rescue: [], always: [] };
-      return { kind: 'include', ...base, what: 'tasks', target, tasks, loop: data.loop ?? data.with_items, loopControl: loopControl(data), load };
+      return { kind: 'include', ...base, what: 'tasks', target, tasks, ...looping, loopControl: loopControl(data), load };
     }
     const spec = (typeof value === 'string' ? { name: value } : value) as Record<string, unknown> | null;
     if (!spec || typeof spec.name !== 'string') throw new ValidationError('E_MISSING', `${key} needs a role name`, { pos: argPos, hint: `${key}:\n  name: myrole` });
@@ -274,7 +303,7 @@ export class TaskLoader {
     if (isStatic && isTemplated(spec.name)) throw new ValidationError('E_IMPORT_TEMPLATE', `${key} needs a fixed role name`, { pos: argPos, hint: 'use include_role for a name computed at run time' });
     const tasks = isTemplated(spec.name) ? undefined : load(spec.name);
     if (isStatic) return { kind: 'block', ...base, block: tasks ?? [], rescue: [], always: [] };
-    return { kind: 'include', ...base, what: 'role', target: spec.name, tasksFrom, tasks, loop: data.loop ?? data.with_items, loopControl: loopControl(data), load };
+    return { kind: 'include', ...base, what: 'role', target: spec.name, tasksFrom, tasks, ...looping, loopControl: loopControl(data), load };
   }
 
   /** Every string in the task that is a template must at least parse. */
@@ -292,8 +321,8 @@ export class TaskLoader {
 }
 
 /** The first key not in `allowed` is an error pointing at it, with the closest allowed key. */
-function rejectUnknownKeys(data: Record<string, unknown>, allowed: Set<string>, what: string): void {
-  const unknown = Object.keys(data).find((k) => !allowed.has(k));
+function rejectUnknownKeys(data: Record<string, unknown>, allowed: Set<string>, what: string, loops = false): void {
+  const unknown = Object.keys(data).find((k) => !(loops ? isKeyword(k, allowed) : allowed.has(k)));
   if (unknown !== undefined) {
     throw new ValidationError('E_UNKNOWN_KEY', `unknown key '${unknown}' in ${what}`, { pos: posOf(data, unknown, 'key'), hint: didYouMean(unknown, allowed) });
   }
