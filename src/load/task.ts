@@ -8,6 +8,7 @@ import type { Templater } from '../vars/template.js';
 import type { Vars } from '../vars/scope.js';
 import type { Block, Include, Inherited, LoopControl, Role, RoleInstance, Task, TaskNode } from './model.js';
 import { closest, didYouMean } from './suggest.js';
+import { lineCol, unknownNames, type UnknownName } from './template-names.js';
 import { validateSchema } from './validate.js';
 import { keepPos, keepPosRenamed, loadYamlFile, posOf } from './yaml.js';
 
@@ -27,7 +28,7 @@ const COMMON = ['name', 'when', 'tags', 'become', 'become_user', 'become_method'
 const TASK_KEYWORDS = new Set([...COMMON, 'loop', 'loop_control', 'with_items', 'with_list', 'register', 'notify', 'changed_when', 'failed_when', 'until', 'retries', 'delay', 'args', 'listen']);
 const BLOCK_KEYWORDS = new Set([...COMMON, 'block', 'rescue', 'always']);
 const INCLUDE_KEYWORDS = new Set([...COMMON, 'loop', 'loop_control', 'with_items', 'with_list', 'args', 'apply', 'register']);
-const INCLUDES = ['include_tasks', 'import_tasks', 'include_role', 'import_role'];
+const INCLUDES = ['include_tasks', 'import_tasks', 'include_role', 'import_role', 'include'];
 const UNSUPPORTED: Record<string, string> = {
   delegate_to: 'delegation is not supported yet; run the task in a play for that host instead',
   local_action: 'use `delegate_to`-free tasks, or a play with `connection: local`',
@@ -35,7 +36,6 @@ const UNSUPPORTED: Record<string, string> = {
   action: 'write the module name as the task key (e.g. `copy:`)',
   async: 'async tasks are not supported',
   poll: 'async tasks are not supported',
-  include: '`include` was removed from Ansible; use include_tasks or import_tasks',
 };
 
 /** Command-style modules take these k=v words out of a free-form string (as Ansible). */
@@ -45,6 +45,11 @@ const FREE_FORM_KEYS: Record<string, string[]> = {
 
 /** `with_<lookup>` keys: a loop over what the lookup plugin returns. */
 const WITH = /^with_(.+)$/;
+
+function lookupHint(name: string): string {
+  const guess = closest(name, lookupNames());
+  return guess ? `did you mean '${guess}'?` : `lookups senex-play has: ${lookupNames().sort().join(', ')}`;
+}
 
 /** A task keyword: one of `allowed`, or any `with_<lookup>` (checked when the loop is read). */
 function isKeyword(key: string, allowed: Set<string>): boolean {
@@ -65,7 +70,7 @@ function loopOf(data: Record<string, unknown>): { loop?: unknown; loopWith?: str
   if (key === 'loop') return { loop: data.loop };
   const name = WITH.exec(key)![1]!;
   if (!isLookup(name)) {
-    throw new ValidationError('E_UNKNOWN_LOOKUP', `unknown lookup plugin '${name}' in '${key}'`, { pos: posOf(data, key, 'key'), hint: didYouMean(name, lookupNames(), 'lookups') });
+    throw new ValidationError('E_UNKNOWN_LOOKUP', `unknown lookup plugin '${name}' in '${key}'`, { pos: posOf(data, key, 'key'), hint: lookupHint(name) });
   }
   return { loop: data[key], loopWith: name };
 }
@@ -269,17 +274,21 @@ export class TaskLoader {
     const written = key in data ? key : `ansible.builtin.${key}`;
     rejectUnknownKeys(data, new Set([...INCLUDE_KEYWORDS, written]), key, true);
     this.keywordErrors(data, INCLUDE_KEYWORDS, key);
-    const isStatic = key.startsWith('import_');
     const looping = loopOf(data);
+    // `include` (deprecated, gone after Ansible 2.15): `file.yml k=v...`, imported when the
+    // name is fixed and it does not loop, else included at run time (as ansible-core 2.14).
+    const legacy = key === 'include' ? legacyInclude(data[written], looping.loop !== undefined) : undefined;
+    const isStatic = key.startsWith('import_') || legacy?.isStatic === true;
     if (isStatic && looping.loop !== undefined) {
       const loopKey = Object.keys(data).find((k) => k === 'loop' || WITH.test(k));
       throw new ValidationError('E_IMPORT_LOOP', `${key} cannot loop`, { pos: posOf(data, loopKey, 'key') ?? pos, hint: `use ${key.replace('import_', 'include_')} to loop` });
     }
-    const value = data[written];
+    const value = legacy ? legacy.file : data[written];
     const argPos = posOf(data, written) ?? pos;
     const inherited = inherit(parent, data);
+    if (legacy && Object.keys(legacy.vars).length) inherited.vars = [...inherited.vars, legacy.vars];
     const base = { ...inherited, name: data.name as string | undefined, pos, source: data };
-    if (key.endsWith('_tasks')) {
+    if (key.endsWith('_tasks') || legacy) {
       const target = typeof value === 'string' ? value : ((value as Record<string, unknown> | null)?.file as string | undefined);
       if (typeof target !== 'string' || !target) throw new ValidationError('E_MISSING', `${key} needs a file name`, { pos: argPos, hint: `${key}: other.yml` });
       const baseDir = inherited.role ? resolve(inherited.role.role.path, 'tasks') : dirname(file);
@@ -306,18 +315,53 @@ export class TaskLoader {
     return { kind: 'include', ...base, what: 'role', target: spec.name, tasksFrom, tasks, ...looping, loopControl: loopControl(data), load };
   }
 
-  /** Every string in the task that is a template must at least parse. */
+  /**
+   * Every string in the task that is a template must at least parse, and name only filters,
+   * tests and lookups senex-play has; conditions (`when:`...) are expressions already.
+   */
   private checkTemplates(value: unknown, parent?: unknown, key?: string | number): void {
+    if (parent === undefined && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      const task = value as Record<string, unknown>;
+      for (const k of CONDITION_KEYS) {
+        const v = task[k];
+        if (typeof v === 'string') checkNames(v.replace(/^\s*\{\{([\s\S]*)\}\}\s*$/, '$1'), true, task, k);
+        else if (Array.isArray(v)) v.forEach((c, i) => typeof c === 'string' && checkNames(c, true, v, i));
+      }
+    }
     if (typeof value === 'string') {
       if (!isTemplated(value)) return;
       const err = this.ctx.templater.check(value, { playbookValue: true });
       if (err) throw new ValidationError('E_TEMPLATE', err.message, { pos: templatePos(posOf(parent, key), err.line, err.col), hint: 'fix the Jinja2 syntax of this value' });
+      checkNames(value, false, parent, key);
     } else if (Array.isArray(value)) {
       value.forEach((v, i) => this.checkTemplates(v, value, i));
     } else if (value !== null && typeof value === 'object') {
       for (const [k, v] of Object.entries(value)) this.checkTemplates(v, value, k);
     }
   }
+}
+
+const CONDITION_KEYS = ['when', 'changed_when', 'failed_when', 'until'];
+
+const KIND_HINT: Record<Exclude<UnknownName['kind'], 'lookup'>, () => string> = {
+  filter: () => 'check the spelling; senex-play implements the Jinja2 filters and the Ansible filters listed in README',
+  test: () => 'check the spelling; senex-play implements the Jinja2 tests and the Ansible tests listed in README',
+};
+
+/** An unknown filter, test or lookup in a template is an error at its position, before the run. */
+function checkNames(source: string, bare: boolean, parent: unknown, key: string | number | undefined): void {
+  const [first] = unknownNames(source, bare);
+  if (!first) return;
+  const { line, col } = lineCol(source, first.offset);
+  const hint = first.kind === 'lookup' ? lookupHint(first.name) : KIND_HINT[first.kind]();
+  throw new ValidationError(`E_UNKNOWN_${first.kind.toUpperCase()}`, `unknown ${first.kind} '${first.name}'`, { pos: templatePos(posOf(parent, key), line, col), hint });
+}
+
+/** `include: file.yml a=1`: the file, the k=v variables, and whether it is imported (static). */
+function legacyInclude(value: unknown, loops: boolean): { file: unknown; vars: Vars; isStatic: boolean } {
+  if (typeof value !== 'string') return { file: value, vars: {}, isStatic: false };
+  const { args, rest } = pullKeyValues(value, null);
+  return { file: rest, vars: args, isStatic: !loops && !isTemplated(rest) };
 }
 
 /** The first key not in `allowed` is an error pointing at it, with the closest allowed key. */
