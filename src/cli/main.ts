@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, type Option } from 'commander';
 import {
+  ansibleSearchPaths,
   DEFAULT_FORKS,
   connector,
   ExitCode,
@@ -15,6 +16,7 @@ import {
   wantsColor,
   type Reporter,
   type RunOptions,
+  type SearchPaths,
 } from '../index.js';
 import { parseExtraVars } from './extra-vars.js';
 import { listHosts, listTags, listTasks } from './list.js';
@@ -134,10 +136,12 @@ interface CliOptions {
   askVaultPass: boolean;
 }
 
-function toRunOptions(playbook: string, o: CliOptions, cwd: string): RunOptions {
+function toRunOptions(playbook: string, o: CliOptions, cwd: string, paths: SearchPaths): RunOptions {
   if (o.becomeMethod !== undefined && o.becomeMethod !== 'sudo' && o.becomeMethod !== 'su') throw new OptionsError(`--become-method must be sudo or su, not '${o.becomeMethod}'`);
   const extraVars = Object.assign({}, ...o.extraVars.map((e) => parseExtraVars(e, cwd))) as Record<string, unknown>;
   return {
+    rolesPath: paths.rolesPath,
+    collectionsPath: paths.collectionsPath,
     playbook,
     inventory: o.inventory,
     check: o.check,
@@ -187,7 +191,9 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     const opts = cmd.opts<CliOptions>();
     // Vault passwords first: files are decrypted while loading, so a wrong one stops here.
     setVaultSecrets(await loadVaultSecrets({ vaultIds: opts.vaultId, vaultPasswordFiles: opts.vaultPasswordFile, askVaultPass: opts.askVaultPass }, io.env, askHidden, io.cwd));
-    const options = toRunOptions(cmd.args[0]!, opts, io.cwd);
+    const paths = ansibleSearchPaths(io.env, io.cwd);
+    if (paths.ignored) err(`[WARNING]: ${paths.ignored}\n`);
+    const options = toRunOptions(cmd.args[0]!, opts, io.cwd, paths);
     const interactive = io.stdout.isTTY === true && !io.env.CI;
     // The terminal-only packages load only for a terminal (together ~0.3 s of a run's start).
     const spinner = interactive ? (await import('ora')).default({ text: 'loading playbook, roles and inventory', stream: io.stderr }).start() : undefined;

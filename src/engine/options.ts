@@ -25,6 +25,10 @@ export interface RunOptions {
   detailedExitcode: boolean;
   /** Directory the playbook and inventory names are resolved against. */
   cwd: string;
+  /** roles_path (ANSIBLE_ROLES_PATH, ansible.cfg): searched after the playbook's roles/. */
+  rolesPath?: string[] | undefined;
+  /** collections_path: where `namespace.collection.role` roles are found. */
+  collectionsPath?: string[] | undefined;
 }
 
 export const DEFAULT_FORKS = 16;

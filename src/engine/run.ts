@@ -44,7 +44,7 @@ export function loadRun(options: RunOptions): LoadedRun {
   const playbookDir = dirname(playbookPath);
   const inventory = loadInventory(options.inventory, [options.cwd, playbookDir, resolve(playbookDir, '..')]);
   loadVarsDirs(inventory, playbookDir);
-  const playbook = loadPlaybook(playbookPath, { templater });
+  const playbook = loadPlaybook(playbookPath, { templater, rolesPath: options.rolesPath, collectionsPath: options.collectionsPath });
   const sink = new ErrorSink();
   checkUndefinedNames(playbook.plays, inventory, options.extraVars, sink, templater);
   sink.throwIfAny();

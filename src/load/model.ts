@@ -96,8 +96,11 @@ export interface ArgumentOption {
 
 /** A role as loaded from disk, shared by every play that uses it. */
 export interface Role {
+  /** As written, or `namespace.collection.role` for a role of a collection. */
   name: string;
   path: string;
+  /** Collections its plain role names resolve in: its meta `collections:`, then its own collection. */
+  collections: string[];
   defaults: Vars;
   vars: Vars;
   phase?: number | undefined;
@@ -142,6 +145,8 @@ export interface Play {
   sections: TaskNode[][];
   handlers: Task[];
   roles: RoleInstance[];
+  /** The play's `collections:` keyword: where plain role names are looked for first. */
+  collections: string[];
   forceHandlers: boolean;
   playbookDir: string;
 }

@@ -51,8 +51,10 @@ const ROLE_ENTRY_KEYS = ['role', 'name', 'when', 'tags', 'vars', 'become', 'beco
 
 export interface PlaybookLoadOptions {
   templater: Templater;
-  /** Extra directories to find roles in (besides the playbook's roles/ and ../roles/). */
+  /** Extra directories to find roles in (roles_path: after the playbook's roles/ and ../roles/). */
   rolesPath?: string[];
+  /** collections_path: directories holding ansible_collections/ (after the playbook's collections/). */
+  collectionsPath?: string[];
 }
 
 /** Loads and validates a whole playbook; all errors are thrown together, nothing has run. */
@@ -60,12 +62,15 @@ export function loadPlaybook(path: string, opts: PlaybookLoadOptions): Playbook 
   const sink = new ErrorSink();
   const file = resolve(path);
   const dir = dirname(file);
-  const roles = new RoleLoader([resolve(dir, 'roles'), resolve(dir, '..', 'roles'), ...(opts.rolesPath ?? [])], sink);
+  // As Ansible: roles/ beside the playbook, roles_path, then the playbook's directory itself.
+  const roles = new RoleLoader([resolve(dir, 'roles'), resolve(dir, '..', 'roles'), ...(opts.rolesPath ?? []), dir], sink, [resolve(dir, 'collections'), ...(opts.collectionsPath ?? [])]);
   let roleInstances: RoleInstance[] = [];
+  // The `collections:` of the play being loaded, for roles named inside its tasks.
+  const playCollections: string[] = [];
   const tasks = new TaskLoader({
     sink,
     templater: opts.templater,
-    findRole: (name, pos) => roles.find(name, pos),
+    findRole: (name, pos, collections) => roles.find(name, pos, [...collections, ...playCollections]),
     onRoleInstance: (i) => roleInstances.push(i),
     importStack: [],
   });
@@ -93,7 +98,9 @@ export function loadPlaybook(path: string, opts: PlaybookLoadOptions): Playbook 
         return;
       }
       roleInstances = [];
-      const play = sink.guard(() => loadPlay(entry, pos, dirname(playbookFile), { sink, tasks, roles, instances: () => roleInstances }), undefined);
+      const listed = entry && typeof entry === 'object' && Array.isArray((entry as Record<string, unknown>).collections) ? ((entry as Record<string, unknown>).collections as unknown[]).map(String) : [];
+      playCollections.splice(0, playCollections.length, ...listed);
+      const play = sink.guard(() => loadPlay(entry, pos, dirname(playbookFile), { sink, tasks, roles, instances: () => roleInstances, collections: listed }), undefined);
       if (play) plays.push(play);
     });
   };
@@ -107,6 +114,8 @@ interface PlayLoadContext {
   tasks: TaskLoader;
   roles: RoleLoader;
   instances: () => RoleInstance[];
+  /** The play's `collections:`. */
+  collections: string[];
 }
 
 function loadPlay(data: unknown, pos: SourcePos, playbookDir: string, ctx: PlayLoadContext): Play {
@@ -158,6 +167,7 @@ function loadPlay(data: unknown, pos: SourcePos, playbookDir: string, ctx: PlayL
     sections: [preTasks, [...roleNodes, ...mainTasks], postTasks],
     handlers,
     roles: ctx.instances(),
+    collections: ctx.collections,
     forceHandlers: play.force_handlers === true,
     playbookDir,
   };
@@ -211,7 +221,7 @@ function expandRoles(play: Record<string, unknown>, base: Inherited, pos: Source
       ctx.sink.add(new ValidationError('E_ROLE', 'a role entry needs a role name', { pos: at, hint: 'write "- role: name" or "- name"' }));
       return;
     }
-    const role = ctx.roles.find(name, posOf(spec, 'role') ?? posOf(spec, 'name') ?? at);
+    const role = ctx.roles.find(name, posOf(spec, 'role') ?? posOf(spec, 'name') ?? at, [...(parent?.role.collections ?? []), ...ctx.collections]);
     if (!role) return;
     if (stack.includes(role.path)) {
       ctx.sink.add(new ValidationError('E_CYCLE', `circular role dependency: ${[...stack.map((p) => p.split('/').pop()), name].join(' -> ')}`, { pos: at, hint: 'remove one of these dependencies from meta/main.yml' }));

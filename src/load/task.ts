@@ -17,7 +17,7 @@ export interface TaskLoadContext {
   sink: ErrorSink;
   templater: Templater;
   /** Finds and loads a role by name (for import_role/include_role). */
-  findRole(name: string, pos: SourcePos): Role | undefined;
+  findRole(name: string, pos: SourcePos, collections: readonly string[]): Role | undefined;
   /** Called for every role instance created inside tasks, so its handlers join the play. */
   onRoleInstance(instance: RoleInstance): void;
   /** Files being imported, to refuse import cycles. */
@@ -303,7 +303,7 @@ export class TaskLoader {
     rejectUnknownKeys(spec, new Set(['name', 'tasks_from', 'vars_from', 'defaults_from', 'handlers_from', 'public', 'apply', 'allow_duplicates']), key);
     const tasksFrom = (spec.tasks_from as string | undefined) ?? 'main';
     const load = (name: string): TaskNode[] => {
-      const role = this.ctx.findRole(name, argPos);
+      const role = this.ctx.findRole(name, argPos, inherited.role?.role.collections ?? []);
       if (!role) return [];
       const instance: RoleInstance = { role, params: {}, pos: argPos, parent: parent.role, phase: role.phase ?? parent.role?.phase };
       this.ctx.onRoleInstance(instance);
