@@ -121,3 +121,84 @@ describe('compatibility with roles written for ansible-playbook (local connectio
     }
   });
 });
+
+describe('where roles come from, as ansible-playbook finds them', function () {
+  this.timeout(60_000);
+  const ROLE_TASK = (text: string) => `- copy: {dest: "{{ playbook_dir }}/out-{{ role_name }}", content: "${text}\\n"}\n`;
+
+  it('ANSIBLE_ROLES_PATH, else roles_path of ./ansible.cfg (relative to the file), and ANSIBLE_CONFIG', async () => {
+    const t = testdir({
+      'play/site.yml': '- hosts: all\n  gather_facts: false\n  roles: [web]\n',
+      'from-env/web/tasks/main.yml': ROLE_TASK('env'),
+      'from-cfg/web/tasks/main.yml': ROLE_TASK('cfg'),
+      'play/ansible.cfg': '[defaults]\n# where the roles are\nroles_path = ../nothing-here:../from-cfg\n',
+      'other.cfg': '[defaults]\nroles_path: from-env\n',
+    });
+    try {
+      const { chmodSync } = await import('node:fs');
+      chmodSync(join(t.dir, 'play'), 0o755);
+      const cwd = join(t.dir, 'play');
+      const base = { ANSIBLE_ROLES_PATH: '', ANSIBLE_CONFIG: '' };
+      const cfg = await runCli(['site.yml', '-i', 'localhost,', '-c', 'local'], { cwd, env: base });
+      assert.equal(cfg.code, 0, cfg.stdout + cfg.stderr);
+      assert.equal(readFileSync(join(cwd, 'out-web'), 'utf8'), 'cfg\n');
+      const env = await runCli(['site.yml', '-i', 'localhost,', '-c', 'local'], { cwd, env: { ...base, ANSIBLE_ROLES_PATH: join(t.dir, 'from-env') } });
+      assert.equal(env.code, 0, env.stdout + env.stderr);
+      assert.equal(readFileSync(join(cwd, 'out-web'), 'utf8'), 'env\n');
+      const named = await runCli(['site.yml', '-i', 'localhost,', '-c', 'local'], { cwd, env: { ...base, ANSIBLE_CONFIG: join(t.dir, 'other.cfg') } });
+      assert.equal(named.code, 0, named.stdout + named.stderr);
+      assert.equal(readFileSync(join(cwd, 'out-web'), 'utf8'), 'env\n');
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('./ansible.cfg in a world-writable directory is ignored, with a warning', async () => {
+    const t = testdir({
+      'site.yml': '- hosts: all\n  gather_facts: false\n  roles: [web]\n',
+      'planted/web/tasks/main.yml': ROLE_TASK('planted'),
+      'ansible.cfg': '[defaults]\nroles_path = planted\n',
+    });
+    try {
+      const { chmodSync } = await import('node:fs');
+      chmodSync(t.dir, 0o777);
+      const r = await runCli(['site.yml', '-i', 'localhost,', '-c', 'local', '--syntax-check'], { cwd: t.dir, env: { ANSIBLE_ROLES_PATH: '', ANSIBLE_CONFIG: '' } });
+      assert.equal(r.code, 4, r.stdout + r.stderr);
+      assert.match(r.stderr, /ignoring .*ansible\.cfg: its directory is world-writable/);
+      assert.match(r.stderr, /role 'web' not found/);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('a collection role by FQCN, by the collections: keyword, and its own plain-named dependency', async () => {
+    const coll = 'colls/ansible_collections/acme/web/roles';
+    const t = testdir({
+      'site.yml': `
+- hosts: all
+  gather_facts: false
+  roles: [acme.web.server]
+- hosts: all
+  gather_facts: false
+  collections: [acme.web]
+  tasks:
+    - include_role: {name: helper}
+`,
+      [`${coll}/server/meta/main.yml`]: 'dependencies: [helper]\n',
+      [`${coll}/server/tasks/main.yml`]: '- copy: {dest: "{{ playbook_dir }}/server", content: "{{ role_path | basename }}\\n"}\n',
+      [`${coll}/helper/tasks/main.yml`]: '- lineinfile: {path: "{{ playbook_dir }}/helper", line: "ran {{ inventory_hostname }}", create: true}\n- lineinfile: {path: "{{ playbook_dir }}/helper", line: "again", create: true}\n',
+    });
+    try {
+      const r = await runCli(['site.yml', '-i', 'localhost,', '-c', 'local'], { cwd: t.dir, env: { ANSIBLE_COLLECTIONS_PATH: join(t.dir, 'colls'), ANSIBLE_CONFIG: '' } });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /TASK \[acme\.web\.server : copy\]/);
+      assert.equal(readFileSync(join(t.dir, 'server'), 'utf8'), 'server\n');
+      assert.equal(readFileSync(join(t.dir, 'helper'), 'utf8'), 'ran localhost\nagain\n');
+      const missing = await runCli(['site.yml', '-i', 'localhost,', '-c', 'local', '--syntax-check'], { cwd: t.dir, env: { ANSIBLE_COLLECTIONS_PATH: join(t.dir, 'nowhere'), ANSIBLE_CONFIG: '' } });
+      assert.equal(missing.code, 4);
+      assert.match(missing.stderr, /site\.yml:4:11: error: role 'acme\.web\.server' not found/);
+    } finally {
+      t.cleanup();
+    }
+  });
+});
