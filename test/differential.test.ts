@@ -53,3 +53,10 @@ describe('differential: loops and lookups as ansible-playbook runs them (lookups
   this.timeout(180_000);
   compareRuns('lookups.yml');
 });
+
+// Keywords of real roles: `- name:` empty, vars as a list, notify on a block, meta
+// reset_connection, handlers that import or include tasks, handlers_from.
+describe('differential: task keywords as ansible-playbook runs them (keywords.yml)', function () {
+  this.timeout(180_000);
+  compareRuns('keywords.yml');
+});

@@ -41,6 +41,8 @@ type Extra = Map<HostRun, Vars>;
 /** One frame of block nesting: whether a failure here is caught by a rescue section. */
 interface Frame {
   rescuable: boolean;
+  /** Inside a handler (the tasks of an include_tasks handler): shown as RUNNING HANDLER. */
+  handler?: boolean;
 }
 
 /**
@@ -183,7 +185,7 @@ export class PlayRunner {
       const rest = () => [...nodes.slice(i + 1), ...after()];
       if (node.kind === 'task') {
         await this.lookAhead(node, rest, active, extra);
-        await this.runTaskNode(node, active, extra, frame, false);
+        await this.runTaskNode(node, active, extra, frame, frame.handler === true);
       } else if (node.kind === 'block') await this.walkBlock(node, active, extra, frame, rest);
       else await this.walkInclude(node, active, extra, frame);
     }
@@ -215,7 +217,7 @@ export class PlayRunner {
   private async walkInclude(include: Include, hosts: HostRun[], extra: Extra, frame: Frame): Promise<void> {
     // Expand per host: the include's own conditions, loop items and file name may differ.
     const expansions = new Map<HostRun, Array<{ tasks: TaskNode[]; vars: Vars }>>();
-    this.env.emit({ kind: 'task_start', name: include.name ?? `${include.what === 'tasks' ? 'include_tasks' : 'include_role'} ${include.target}`, where: formatPos(include.pos), handler: false, hosts: hosts.map((h) => h.name) });
+    this.env.emit({ kind: 'task_start', name: include.name ?? `${include.what === 'tasks' ? 'include_tasks' : 'include_role'} ${include.target}`, where: formatPos(include.pos), handler: frame.handler === true, hosts: hosts.map((h) => h.name) });
     for (const host of hosts) {
       const scope = this.scopes.scope(host, include, extra.get(host));
       try {
@@ -228,10 +230,12 @@ export class PlayRunner {
           if (!include.when.every((c) => s.test(c))) continue;
           const target = String(s.template(include.target));
           list.push({ tasks: include.tasks && !isTemplated(include.target) ? include.tasks : include.load!(target), vars });
-          // Ansible reports (and counts as ok) each inclusion.
-          const result: HostTaskResult = { host: host.name, status: 'ok', changes: [], diffs: [], durationMs: 0, included: include.what === 'tasks' ? resolveInclude(include, target) : target };
-          this.record(host, result, false, frame);
-          this.env.emit({ kind: 'host_result', task: include.name ?? `include ${target}`, where: formatPos(include.pos), result });
+          // Ansible reports (and counts as ok) each inclusion of tasks; include_role, silently.
+          if (include.what === 'tasks') {
+            const result: HostTaskResult = { host: host.name, status: 'ok', changes: [], diffs: [], durationMs: 0, included: resolveInclude(include, target) };
+            this.record(host, result, false, frame);
+            this.env.emit({ kind: 'host_result', task: include.name ?? `include ${target}`, where: formatPos(include.pos), result });
+          }
         }
         expansions.set(host, list);
       } catch (e) {
@@ -334,6 +338,8 @@ export class PlayRunner {
       const host = hosts.find((h) => h.name === o.host)!;
       if (o.meta === 'end_host') host.state = 'ended';
       if (o.meta === 'end_play') this.ended = true;
+      // The next task logs in afresh: what changed about the login user (new groups) applies.
+      if (o.meta === 'reset_connection') await host.close();
       if (o.meta === 'flush_handlers') {
         await this.flushHandlers(this.batch);
         break;
@@ -377,14 +383,15 @@ export class PlayRunner {
     // A handler the play lists twice (a role's handlers seen through two paths) runs once.
     const ran = new Map<HostRun, Set<unknown>>(batch.map((h) => [h, new Set()]));
     for (const handler of this.play.handlers) {
-      const names = [handler.name, ...handler.listen].filter((n): n is string => n !== undefined);
+      const names = [handler.name, ...(handler.kind === 'task' ? handler.listen : [])].filter((n): n is string => n !== undefined);
       const identity = handler.name ?? handler;
       const targets = batch.filter(
         (h) => (h.active || (this.play.forceHandlers && h.state === 'failed')) && names.some((n) => h.notified.has(n)) && !ran.get(h)!.has(identity),
       );
       if (targets.length === 0) continue;
       for (const h of targets) ran.get(h)!.add(identity);
-      await this.runTaskNode(handler, targets, new Map(), { rescuable: false }, true);
+      if (handler.kind === 'include') await this.walkInclude(handler, targets, new Map(), { rescuable: false, handler: true });
+      else await this.runTaskNode(handler, targets, new Map(), { rescuable: false }, true);
     }
     for (const h of batch) h.notified.clear();
   }

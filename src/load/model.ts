@@ -16,6 +16,8 @@ export interface Inherited {
   checkMode?: boolean | undefined;
   diff?: boolean | undefined;
   noLog?: boolean | string | undefined;
+  /** A block's `notify:`, for its tasks that name none. */
+  notify?: string[] | undefined;
   role?: RoleInstance | undefined;
 }
 
@@ -81,6 +83,9 @@ export interface Include extends NodeBase {
 
 export type TaskNode = Task | Block | Include;
 
+/** A handler: a task, or an include_tasks/include_role run when notified (import_tasks ones are flattened in). */
+export type Handler = Task | Include;
+
 export interface ArgumentSpec {
   options: Record<string, ArgumentOption>;
   pos: SourcePos;
@@ -106,7 +111,8 @@ export interface Role {
   phase?: number | undefined;
   /** Tasks files by name (`main`, and others for tasks_from), loaded lazily. */
   loadTasks(file: string, parent: Inherited, from?: SourcePos): TaskNode[];
-  loadHandlers(parent: Inherited): Task[];
+  /** Handlers files by name (`main`, or another for handlers_from). */
+  loadHandlers(parent: Inherited, file?: string): Handler[];
   dependencies: Array<{ spec: Record<string, unknown>; pos: SourcePos }>;
   argumentSpecs: Record<string, ArgumentSpec>;
   allowDuplicates: boolean;
@@ -125,6 +131,8 @@ export interface RoleInstance {
   alsoNeededBy?: RoleInstance[];
   /** Its own phase, or the phase of the role that depends on it. */
   phase?: number | undefined;
+  /** include_role/import_role's handlers_from. */
+  handlersFrom?: string | undefined;
   pos: SourcePos;
 }
 
@@ -143,7 +151,7 @@ export interface Play {
   connection?: string | undefined;
   /** Sections run in order; handlers are flushed after each (as Ansible). */
   sections: TaskNode[][];
-  handlers: Task[];
+  handlers: Handler[];
   roles: RoleInstance[];
   /** The play's `collections:` keyword: where plain role names are looked for first. */
   collections: string[];

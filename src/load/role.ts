@@ -2,7 +2,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ErrorSink, ValidationError, ValidationErrors, type SourcePos } from '../errors.js';
 import type { Vars } from '../vars/scope.js';
-import type { ArgumentOption, ArgumentSpec, Inherited, Role, Task, TaskNode } from './model.js';
+import type { ArgumentOption, ArgumentSpec, Handler, Inherited, Role, TaskNode } from './model.js';
 import { didYouMean } from './suggest.js';
 import type { TaskLoader } from './task.js';
 import { validateSchema } from './validate.js';
@@ -170,14 +170,22 @@ export class RoleLoader {
         }
         return loader.sink.guard(() => loader.taskLoader.file(found, parent, from), []);
       },
-      loadHandlers(parent: Inherited): Task[] {
-        const found = yamlIn(join(path, 'handlers'), 'main');
-        if (!found) return [];
+      loadHandlers(parent: Inherited, file = 'main'): Handler[] {
+        const found = yamlIn(join(path, 'handlers'), file);
+        if (!found) {
+          if (file !== 'main') loader.sink.add(new ValidationError('E_FILE', `role '${name}' has no handlers/${file}.yml`, { pos: parent.role?.pos }));
+          return [];
+        }
         const data = loader.sink.guard(() => loadYamlFile(found), []);
-        return loader.taskLoader.list(data, parent, found, { file: found, line: 1, col: 1 }, true).filter((t): t is Task => t.kind === 'task');
+        return handlerNodes(loader.taskLoader.list(data, parent, found, { file: found, line: 1, col: 1 }, true));
       },
     };
   }
+}
+
+/** Handlers of a handlers list: import_tasks (and blocks) give their tasks, each a handler. */
+export function handlerNodes(nodes: TaskNode[]): Handler[] {
+  return nodes.flatMap((n): Handler[] => (n.kind === 'block' ? handlerNodes([...n.block, ...n.rescue, ...n.always]) : [n]));
 }
 
 /** Collections whose names stand for senex-play itself, never a directory. */

@@ -26,7 +26,7 @@ export interface TaskLoadContext {
 
 const COMMON = ['name', 'when', 'tags', 'become', 'become_user', 'become_method', 'vars', 'environment', 'ignore_errors', 'check_mode', 'diff', 'no_log', 'any_errors_fatal', 'ignore_unreachable', 'debugger', 'collections'];
 const TASK_KEYWORDS = new Set([...COMMON, 'loop', 'loop_control', 'with_items', 'with_list', 'register', 'notify', 'changed_when', 'failed_when', 'until', 'retries', 'delay', 'args', 'listen']);
-const BLOCK_KEYWORDS = new Set([...COMMON, 'block', 'rescue', 'always']);
+const BLOCK_KEYWORDS = new Set([...COMMON, 'block', 'rescue', 'always', 'notify']);
 const INCLUDE_KEYWORDS = new Set([...COMMON, 'loop', 'loop_control', 'with_items', 'with_list', 'args', 'apply', 'register']);
 const INCLUDES = ['include_tasks', 'import_tasks', 'include_role', 'import_role', 'include'];
 const UNSUPPORTED: Record<string, string> = {
@@ -90,8 +90,15 @@ export function conditions(value: unknown): Array<string | boolean> {
   return asList(value).map((c) => (typeof c === 'boolean' ? c : String(c).replace(/^\s*\{\{\s*([\s\S]*?)\s*\}\}\s*$/, '$1')));
 }
 
+/** `vars:` as a mapping, or (as Ansible also takes it) a list of mappings, later ones winning. */
+export function varsLayer(value: unknown): Vars | undefined {
+  if (Array.isArray(value)) return Object.assign({}, ...value.filter((v) => v && typeof v === 'object' && !Array.isArray(v))) as Vars;
+  return value && typeof value === 'object' ? (value as Vars) : undefined;
+}
+
 function inherit(parent: Inherited, data: Record<string, unknown>): Inherited {
-  const vars = data.vars && typeof data.vars === 'object' ? [...parent.vars, data.vars as Vars] : parent.vars;
+  const layer = varsLayer(data.vars);
+  const vars = layer ? [...parent.vars, layer] : parent.vars;
   return {
     when: [...parent.when, ...conditions(data.when)],
     tags: [...new Set([...parent.tags, ...tagList(data.tags)])],
@@ -104,6 +111,8 @@ function inherit(parent: Inherited, data: Record<string, unknown>): Inherited {
     checkMode: (data.check_mode as boolean | undefined) ?? parent.checkMode,
     diff: (data.diff as boolean | undefined) ?? parent.diff,
     noLog: (data.no_log as boolean | undefined) ?? parent.noLog,
+    // A block's notify is its tasks' unless they name their own (Ansible's attribute inheritance).
+    notify: data.notify !== undefined ? asList(data.notify).map(String) : parent.notify,
     role: parent.role,
   };
 }
@@ -111,13 +120,14 @@ function inherit(parent: Inherited, data: Record<string, unknown>): Inherited {
 const keywordSchema = {
   type: 'object',
   properties: {
-    name: { type: 'string' },
+    // `- name:` with nothing after it is a task without a name, as in Ansible.
+    name: { type: ['string', 'null'] },
     when: { anyOf: [{ type: 'string' }, { type: 'boolean' }, { type: 'array', items: { type: ['string', 'boolean'] } }] },
     tags: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: ['string', 'number'] } }] },
     become: { type: ['boolean', 'string'] },
     become_user: { type: 'string' },
     become_method: { enum: ['sudo', 'su'] },
-    vars: { type: 'object' },
+    vars: { anyOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' } }] },
     environment: { type: 'object' },
     ignore_errors: { type: ['boolean', 'string'] },
     ignore_unreachable: { type: 'boolean' },
@@ -168,7 +178,7 @@ export class TaskLoader {
   }
 
   /** Loads a tasks file, relative paths against `baseDir`. */
-  file(path: string, parent: Inherited, from: SourcePos | undefined): TaskNode[] {
+  file(path: string, parent: Inherited, from: SourcePos | undefined, handlers = false): TaskNode[] {
     const abs = resolve(path);
     if (this.ctx.importStack.includes(abs)) {
       throw new ValidationError('E_CYCLE', `tasks file imports itself: ${[...this.ctx.importStack, abs].join(' -> ')}`, { pos: from });
@@ -176,7 +186,7 @@ export class TaskLoader {
     const data = loadYamlFile(abs, {}, from);
     this.ctx.importStack.push(abs);
     try {
-      return this.list(data, parent, abs, { file: abs, line: 1, col: 1 });
+      return this.list(data, parent, abs, { file: abs, line: 1, col: 1 }, handlers);
     } finally {
       this.ctx.importStack.pop();
     }
@@ -196,7 +206,7 @@ export class TaskLoader {
     this.checkTemplates(task);
     if ('block' in task) return this.block(task, parent, file, pos);
     const include = INCLUDES.find((k) => k in task || `ansible.builtin.${k}` in task);
-    if (include) return this.include(task, include, parent, file, pos);
+    if (include) return this.include(task, include, parent, file, pos, handler);
     return this.task(task, parent, pos, handler);
   }
 
@@ -213,7 +223,7 @@ export class TaskLoader {
     return {
       kind: 'block',
       ...inherited,
-      name: data.name as string | undefined,
+      name: (data.name ?? undefined) as string | undefined,
       pos,
       source: data,
       block: this.list(data.block, inherited, file, posOf(data, 'block') ?? pos),
@@ -251,7 +261,7 @@ export class TaskLoader {
     return {
       kind: 'task',
       ...inherited,
-      name: data.name as string | undefined,
+      name: (data.name ?? undefined) as string | undefined,
       pos,
       source: data,
       module,
@@ -260,7 +270,7 @@ export class TaskLoader {
       ...loopOf(data),
       loopControl: loopControl(data),
       register: data.register as string | undefined,
-      notify: asList(data.notify).map(String),
+      notify: data.notify !== undefined ? asList(data.notify).map(String) : (parent.notify ?? []),
       changedWhen: data.changed_when === undefined ? undefined : conditions(data.changed_when),
       failedWhen: data.failed_when === undefined ? undefined : conditions(data.failed_when),
       until: data.until === undefined ? undefined : conditions(data.until),
@@ -270,7 +280,7 @@ export class TaskLoader {
     };
   }
 
-  private include(data: Record<string, unknown>, key: string, parent: Inherited, file: string, pos: SourcePos): TaskNode {
+  private include(data: Record<string, unknown>, key: string, parent: Inherited, file: string, pos: SourcePos, handler = false): TaskNode {
     const written = key in data ? key : `ansible.builtin.${key}`;
     rejectUnknownKeys(data, new Set([...INCLUDE_KEYWORDS, written]), key, true);
     this.keywordErrors(data, INCLUDE_KEYWORDS, key);
@@ -287,12 +297,13 @@ export class TaskLoader {
     const argPos = posOf(data, written) ?? pos;
     const inherited = inherit(parent, data);
     if (legacy && Object.keys(legacy.vars).length) inherited.vars = [...inherited.vars, legacy.vars];
-    const base = { ...inherited, name: data.name as string | undefined, pos, source: data };
+    const base = { ...inherited, name: (data.name ?? undefined) as string | undefined, pos, source: data };
     if (key.endsWith('_tasks') || legacy) {
       const target = typeof value === 'string' ? value : ((value as Record<string, unknown> | null)?.file as string | undefined);
       if (typeof target !== 'string' || !target) throw new ValidationError('E_MISSING', `${key} needs a file name`, { pos: argPos, hint: `${key}: other.yml` });
-      const baseDir = inherited.role ? resolve(inherited.role.role.path, 'tasks') : dirname(file);
-      const load = (t: string): TaskNode[] => this.file(resolve(baseDir, t), inherited, argPos);
+      // In a role, relative to its tasks/ (handlers/ for a handler), as Ansible's path_dwim_relative.
+      const baseDir = inherited.role ? resolve(inherited.role.role.path, handler ? 'handlers' : 'tasks') : dirname(file);
+      const load = (t: string): TaskNode[] => this.file(resolve(baseDir, t), inherited, argPos, handler);
       if (isStatic && isTemplated(target)) throw new ValidationError('E_IMPORT_TEMPLATE', `${key} needs a fixed file name, not a template`, { pos: argPos, hint: 'use include_tasks for a name computed at run time' });
       const tasks = isTemplated(target) ? undefined : load(target);
       if (isStatic) return { kind: 'block', ...base, block: tasks ?? [], rescue: [], always: [] };
@@ -305,7 +316,7 @@ export class TaskLoader {
     const load = (name: string): TaskNode[] => {
       const role = this.ctx.findRole(name, argPos, inherited.role?.role.collections ?? []);
       if (!role) return [];
-      const instance: RoleInstance = { role, params: {}, pos: argPos, parent: parent.role, phase: role.phase ?? parent.role?.phase };
+      const instance: RoleInstance = { role, params: {}, pos: argPos, parent: parent.role, phase: role.phase ?? parent.role?.phase, handlersFrom: spec.handlers_from as string | undefined };
       this.ctx.onRoleInstance(instance);
       return role.loadTasks(tasksFrom, { ...inherited, role: instance }, argPos);
     };

@@ -85,7 +85,7 @@ export const meta = defineAction<{ _raw_params: string }>({
   freeForm: '_raw_params',
   schema: {
     type: 'object',
-    properties: { _raw_params: { enum: ['flush_handlers', 'noop', 'end_play', 'end_host', 'clear_host_errors', 'refresh_inventory'] } },
+    properties: { _raw_params: { enum: ['flush_handlers', 'noop', 'end_play', 'end_host', 'clear_host_errors', 'refresh_inventory', 'reset_connection'] } },
     required: ['_raw_params'],
     additionalProperties: false,
   },
