@@ -45,6 +45,28 @@ interface Frame {
   handler?: boolean;
 }
 
+/** What a task may set on a host (register, set_fact, include_vars), to see what it set. */
+function snapshotVars(host: HostRun): { facts: Vars; included: Vars } {
+  return { facts: { ...host.facts }, included: { ...host.includedVars } };
+}
+
+/**
+ * run_once, as Ansible's linear strategy: what the task registered or set on the host it ran
+ * on is set on every host of the batch, and its failure fails them all (counted once).
+ */
+function shareRunOnce(hosts: HostRun[], before: { facts: Vars; included: Vars }, outcome: TaskOutcome): void {
+  const [first, ...others] = hosts as [HostRun, ...HostRun[]];
+  const changed = (now: Vars, was: Vars) => Object.keys(now).filter((k) => now[k] !== was[k]);
+  const facts = changed(first.facts, before.facts);
+  const included = changed(first.includedVars, before.included);
+  for (const h of others) {
+    if (!h.active) continue;
+    for (const k of facts) h.facts[k] = first.facts[k];
+    for (const k of included) h.includedVars[k] = first.includedVars[k];
+    if (outcome.status === 'failed' && !outcome.ignored) h.state = 'failed';
+  }
+}
+
 /**
  * Runs one play with the linear strategy: every host goes through the same task tree in
  * lock step, each task on all active hosts (up to --forks at once) before the next.
@@ -266,7 +288,9 @@ export class PlayRunner {
     const title = taskTitle(task, this.templatedName(task, hosts[0], extra));
     const where = taskWhere(task);
     this.env.emit({ kind: 'task_start', name: title, where, handler, hosts: hosts.map((h) => h.name) });
-    const outcomes = await pool(hosts, this.env.options.forks, async (host) => {
+    const once = hosts.length > 1 && this.runsOnce(task, hosts[0]!, extra);
+    const before = once ? snapshotVars(hosts[0]!) : undefined;
+    const outcomes = await pool(once ? hosts.slice(0, 1) : hosts, this.env.options.forks, async (host) => {
       const retrying = (retriesLeft: number, msg: string | undefined) => this.env.emit({ kind: 'retry', task: title, host: host.name, retriesLeft, msg });
       const outcome = await runTask(task, host, { options: this.env.options, scopes: this.scopes, retrying }, extra.get(host));
       const ignored = outcome.status === 'failed' && this.ignoreErrors(task, host, extra);
@@ -280,7 +304,14 @@ export class PlayRunner {
       this.env.emit({ kind: 'host_result', task: title, where, result: outcome });
       return outcome;
     });
+    if (once) shareRunOnce(hosts, before!, outcomes[0]!);
     await this.afterTask(task, outcomes, hosts);
+  }
+
+  private runsOnce(task: Task, host: HostRun, extra: Extra): boolean {
+    const v = task.runOnce;
+    if (v === undefined || typeof v === 'boolean') return v === true;
+    return this.scopes.scope(host, task, extra.get(host)).test(v);
   }
 
   private ignoreErrors(task: Task, host: HostRun, extra: Extra): boolean {

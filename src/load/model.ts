@@ -16,6 +16,8 @@ export interface Inherited {
   checkMode?: boolean | undefined;
   diff?: boolean | undefined;
   noLog?: boolean | string | undefined;
+  /** run_once: the task runs on the batch's first host; its result is every host's. */
+  runOnce?: boolean | string | undefined;
   /** A block's `notify:`, for its tasks that name none. */
   notify?: string[] | undefined;
   role?: RoleInstance | undefined;

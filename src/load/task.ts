@@ -24,7 +24,7 @@ export interface TaskLoadContext {
   importStack: string[];
 }
 
-const COMMON = ['name', 'when', 'tags', 'become', 'become_user', 'become_method', 'vars', 'environment', 'ignore_errors', 'check_mode', 'diff', 'no_log', 'any_errors_fatal', 'ignore_unreachable', 'debugger', 'collections'];
+const COMMON = ['name', 'when', 'tags', 'become', 'become_user', 'become_method', 'vars', 'environment', 'ignore_errors', 'check_mode', 'diff', 'no_log', 'any_errors_fatal', 'ignore_unreachable', 'debugger', 'collections', 'run_once'];
 const TASK_KEYWORDS = new Set([...COMMON, 'loop', 'loop_control', 'with_items', 'with_list', 'register', 'notify', 'changed_when', 'failed_when', 'until', 'retries', 'delay', 'args', 'listen']);
 const BLOCK_KEYWORDS = new Set([...COMMON, 'block', 'rescue', 'always', 'notify']);
 const INCLUDE_KEYWORDS = new Set([...COMMON, 'loop', 'loop_control', 'with_items', 'with_list', 'args', 'apply', 'register']);
@@ -32,7 +32,6 @@ const INCLUDES = ['include_tasks', 'import_tasks', 'include_role', 'import_role'
 const UNSUPPORTED: Record<string, string> = {
   delegate_to: 'delegation is not supported yet; run the task in a play for that host instead',
   local_action: 'use `delegate_to`-free tasks, or a play with `connection: local`',
-  run_once: 'run_once is not supported yet; limit the play to one host instead',
   action: 'write the module name as the task key (e.g. `copy:`)',
   async: 'async tasks are not supported',
   poll: 'async tasks are not supported',
@@ -111,6 +110,7 @@ function inherit(parent: Inherited, data: Record<string, unknown>): Inherited {
     checkMode: (data.check_mode as boolean | undefined) ?? parent.checkMode,
     diff: (data.diff as boolean | undefined) ?? parent.diff,
     noLog: (data.no_log as boolean | undefined) ?? parent.noLog,
+    runOnce: (data.run_once as boolean | string | undefined) ?? parent.runOnce,
     // A block's notify is its tasks' unless they name their own (Ansible's attribute inheritance).
     notify: data.notify !== undefined ? asList(data.notify).map(String) : parent.notify,
     role: parent.role,
@@ -134,6 +134,7 @@ const keywordSchema = {
     check_mode: { type: ['boolean', 'string'] },
     diff: { type: ['boolean', 'string'] },
     no_log: { type: ['boolean', 'string'] },
+    run_once: { type: ['boolean', 'string'] },
     any_errors_fatal: { type: 'boolean' },
     register: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'a variable name: letters, digits and _, not starting with a digit' },
     notify: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
