@@ -202,3 +202,37 @@ describe('where roles come from, as ansible-playbook finds them', function () {
     }
   });
 });
+
+describe('ansible-playbook command lines', function () {
+  this.timeout(60_000);
+
+  it('several playbooks run in order as one run; -i repeats (with --inventory-file) and adds up; aliases and --force-handlers', async () => {
+    const t = testdir({
+      'a.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - lineinfile: {path: "{{ playbook_dir }}/order-{{ inventory_hostname }}", line: "a", create: true}\n',
+      'b.yml': `- hosts: all
+  gather_facts: false
+  tasks:
+    - lineinfile: {path: "{{ playbook_dir }}/order-{{ inventory_hostname }}", line: "b", create: true}
+      notify: note
+    - fail: {msg: stop here}
+  handlers:
+    - name: note
+      lineinfile: {path: "{{ playbook_dir }}/order-{{ inventory_hostname }}", line: "handler", create: true}
+`,
+      'vault-pass': 'pw\n',
+    });
+    try {
+      const r = await runCli(['a.yml', 'b.yml', '-i', 'one,', '--inventory-file', 'two,', '-c', 'local', '--force-handlers', '--flush-cache', '--key-file', '/dev/null', '--vault-pass-file=vault-pass'], { cwd: t.dir });
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      // Each host's lines in run order: both playbooks, then the handler despite the failure.
+      for (const host of ['one', 'two']) assert.equal(readFileSync(join(t.dir, `order-${host}`), 'utf8'), 'a\nb\nhandler\n');
+      assert.equal(r.stdout.match(/PLAY RECAP/g)?.length, 1);
+      assert.deepEqual(recap(r.stdout, 'one'), { ok: 3, changed: 3, unreachable: 0, failed: 1, skipped: 0, rescued: 0, ignored: 0 });
+      const syntax = await runCli(['a.yml', 'b.yml', '-i', 'one,', '--syntax-check'], { cwd: t.dir });
+      assert.equal(syntax.code, 0, syntax.stderr);
+      assert.match(syntax.stdout, /playbook: .*a\.yml\n\nplaybook: .*b\.yml/);
+    } finally {
+      t.cleanup();
+    }
+  });
+});
