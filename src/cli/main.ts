@@ -7,6 +7,7 @@ import {
   ExitCode,
   fanOut,
   formatError,
+  htmlReporter,
   jsonReporter,
   loadRun,
   OptionsError,
@@ -80,6 +81,7 @@ function program(out: (s: string) => void, err: (s: string) => void): Command {
     .option('--force-handlers', 'run notified handlers even on hosts that failed', false)
     .option('--flush-cache', 'accepted for ansible-playbook compatibility: senex-play keeps no fact cache between runs', false)
     .option('--json <file>', 'write the whole result as JSON to this file')
+    .option('--report <file.html>', 'write the run as one self-contained HTML page: hosts x tasks, changes, diffs, timeline, recap')
     .option('--stats', 'after the recap, per host: round trips, channels, bytes sent and received, time connecting, probing, applying', false)
     .option('-v, --verbose', 'more output (-vv, -vvv for more)', (_v: string, prev: number) => prev + 1, 0)
     .option('--syntax-check', 'load and validate everything, run nothing', false)
@@ -145,6 +147,7 @@ interface CliOptions {
   askBecomePass: boolean;
   hostKeyChecking?: string;
   json?: string;
+  report?: string;
   stats: boolean;
   verbose: number;
   syntaxCheck: boolean;
@@ -249,6 +252,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     const plainOpts = { write: out, style: style(color), verbosity: options.verbosity, diff: options.diff, check: options.check, stats: o.stats };
     const reporters: Reporter[] = [interactive ? (await import('../output/live.js')).liveReporter(plainOpts) : plainReporter(plainOpts)];
     if (options.jsonFile) reporters.push(jsonReporter(options.jsonFile));
+    if (o.report) reporters.push(htmlReporter(o.report, io.cwd));
     const reporter = fanOut(reporters);
     const policy = o.hostKeyChecking;
     if (policy !== undefined && !['strict', 'accept-new', 'off'].includes(policy)) throw new OptionsError(`--host-key-checking must be strict, accept-new or off, not '${policy}'`);

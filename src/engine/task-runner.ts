@@ -18,6 +18,7 @@ import { pythonStr } from '../vars/python-repr.js';
 import { toBool } from '../vars/filters.js';
 import { markFinal, type VarScope, type Vars } from '../vars/scope.js';
 import { TemplateError } from '../vars/template.js';
+import { isTemplated } from '../vars/template-source.js';
 import { applyCommand, describeChange, VALIDATE_FAILED } from './apply.js';
 import type { HostRun, TouchedPath } from './host-run.js';
 import type { RunOptions } from './options.js';
@@ -62,6 +63,7 @@ export function taskWhere(task: { pos: Parameters<typeof formatPos>[0] }): strin
 
 /** Runs one task on one host: when, loop, templating, probe, plan, apply, register. */
 export async function runTask(task: Task, host: HostRun, env: TaskEnv, extra?: Vars): Promise<TaskOutcome> {
+  await breathe();
   const started = Date.now();
   const base = env.scopes.scope(host, task, extra);
   const outcome = await runWithLoop(task, host, env, base).catch((e: unknown) => errorOutcome(e, task, host));
@@ -134,6 +136,7 @@ async function runWithLoop(task: Task, host: HostRun, env: TaskEnv, scope: VarSc
   const loopVar = task.loopControl?.loopVar ?? 'item';
   const results: TaskOutcome[] = [];
   for (const [index, item] of items.entries()) {
+    await breathe();
     const itemScope = scope.with(itemVars(task, item, index));
     const label = task.loopControl?.label !== undefined ? pythonStr(itemScope.template(task.loopControl.label)) : pythonStr(item);
     let r: TaskOutcome;
@@ -147,12 +150,23 @@ async function runWithLoop(task: Task, host: HostRun, env: TaskEnv, scope: VarSc
   return combineItems(host, results);
 }
 
+/**
+ * Lets the event loop run: an action module (debug, set_fact, assert) templates and finishes
+ * without any I/O, so a long loop of them would otherwise hold the process and SIGINT/SIGTERM,
+ * output and timers would wait for its end.
+ */
+function breathe(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** The variables one loop item adds: the loop variable, and the index when asked for. */
 function itemVars(task: Task, item: unknown, index: number): Vars {
   const loopVar = task.loopControl?.loopVar ?? 'item';
   const vars: Vars = { [loopVar]: item, ansible_loop_var: loopVar };
   if (task.loopControl?.indexVar) vars[task.loopControl.indexVar] = index;
-  return vars;
+  // The items were templated once, with the loop; an item from a host's output holding
+  // `{{ ... }}` is data and is not templated again.
+  return markFinal(vars);
 }
 
 /** A cached probe answers only the same script, for the same user and module. */
@@ -177,6 +191,8 @@ export function lookAheadProbes(task: Task, host: HostRun, env: TaskEnv, extra?:
   if (module.kind === 'action') return [];
   try {
     const base = env.scopes.scope(host, task, extra);
+    // A no_log task's probes go out on its turn, marked hidden, never inside another's batch.
+    if (hidesOutput(task, base)) return [];
     const scopes = task.loop === undefined ? [base] : loopItems(task, base, task.module.name).map((item, i) => base.with(itemVars(task, item, i)));
     const check = task.checkMode ?? env.options.check;
     const out: LookAheadProbe[] = [];
@@ -226,7 +242,7 @@ export function queryRequest(task: Task, host: HostRun, env: TaskEnv, extra?: Va
   if (!isQuery(task) || task.loop !== undefined || module.kind !== 'host') return undefined;
   try {
     const scope = env.scopes.scope(host, task, extra);
-    if (!conditionsHold(task, scope)) return undefined;
+    if (hidesOutput(task, scope) || !conditionsHold(task, scope)) return undefined;
     const args = moduleArgs(task, module, scope);
     if (args.creates !== undefined || args.removes !== undefined) return undefined;
     const [change, ...more] = module.plan(args, {}, moduleContext(task, scope, env)).changes;
@@ -369,7 +385,7 @@ async function runOnce(task: Task, host: HostRun, env: TaskEnv, scope: VarScope)
   });
   if (uncached.length > 0) {
     const batch = batchProbes(uncached);
-    const r = await host.timed('probeMs', transport.exec({ script: batch.script, become }));
+    const r = await host.timed('probeMs', transport.exec({ script: batch.script, become, hidden: hidesOutput(task, scope) }));
     const fresh = batch.parse(r.stdout.toString('utf8'));
     Object.assign(facts, fresh);
     for (const [name, p] of uncached) host.probeCache.set(cacheKey(p), fresh[name]);
@@ -378,7 +394,7 @@ async function runOnce(task: Task, host: HostRun, env: TaskEnv, scope: VarScope)
   if (plan.facts) setFacts(host, plan.facts);
   if (check && !plan.failed) recordPlanned(host, plan.changes, facts);
   // The module was told the same when it chose its probes (a diff needs the old content).
-  const input = { task, args, host, transport, become, check, diffMode: ctx.showsDiff, env: envFor(task, scope) };
+  const input = { task, args, host, transport, become, check, diffMode: ctx.showsDiff, env: envFor(task, scope), hidden: hidesOutput(task, scope) };
   if (plan.changes.length > 0 && !isQuery(task)) host.forgetProbes(touchedPaths(plan.changes, facts));
   const applied = await host.timed('applyMs', failedAsOutcome(host, () => applyPlan(plan, input)));
   return finish(task, host, scope, applied);
@@ -485,8 +501,12 @@ function moduleContext(task: Task, scope: VarScope, env: TaskEnv): ModuleContext
     },
     test: (expr) => scope.test(expr),
     lookupVar: (name) => {
-      const value = scope.template(`{{ ${name} }}`);
-      return value;
+      // A name that came out of a template (`var: "{{ r.stdout }}"`) may be a host's text: it
+      // is looked up as one plain variable name, never evaluated as an expression (Ansible
+      // marks it unsafe and prints it back as `{{name}}`).
+      const fromTemplate = typeof task.args.var === 'string' && isTemplated(task.args.var);
+      if (fromTemplate && !/^[A-Za-z_]\w*$/.test(name.trim())) return name.includes('{{') ? 'VARIABLE IS NOT DEFINED!' : `{{${name}}}`;
+      return scope.template(`{{ ${name} }}`);
     },
     template: (value) => scope.template(value),
     hostVars: () => ({}),
@@ -558,6 +578,8 @@ interface ApplyInput {
   check: boolean;
   diffMode: boolean;
   env: string;
+  /** no_log: the requests are not traced. */
+  hidden: boolean;
 }
 
 /** Applies a plan's changes (unless in check mode) and reports them. */
@@ -583,7 +605,7 @@ async function applyPlan(plan: Plan, input: ApplyInput): Promise<TaskOutcome> {
     const key = isQuery(task) ? queryKey(become, script, cmd.stdin) : undefined;
     const early = key === undefined ? undefined : (host.probeCache.get(key) as ExecResult | undefined);
     if (key !== undefined) host.probeCache.delete(key);
-    const r = early ?? (await transport.exec({ script, stdin: cmd.stdin, become }));
+    const r = early ?? (await transport.exec({ script, stdin: cmd.stdin, become, hidden: input.hidden }));
     const stdout = r.stdout.toString('utf8');
     const stderr = r.stderr.toString('utf8');
     if (change.kind === 'exec' && module.kind === 'host' && module.collect) {

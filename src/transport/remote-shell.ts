@@ -46,9 +46,11 @@ __sx_run() {
  */
 const TRACE = process.env.SENEX_TRACE === '1' || process.env.SENEX_TRACE === '2';
 const TRACE_SCRIPTS = process.env.SENEX_TRACE === '2';
-function traceRequest(n: number, inFlight: number, script: string): void {
+function traceRequest(n: number, inFlight: number, script: string, hidden: boolean): void {
   const lines = script.split('\n');
-  const text = TRACE_SCRIPTS ? `\n${script}` : lines[0]!.slice(0, 120);
+  // A no_log task's command line may hold secrets that are not registered (plain variables).
+  // Masked before it is cut, so a secret across the cut is not half shown.
+  const text = hidden ? '(no_log: not shown)' : TRACE_SCRIPTS ? `\n${script}` : redact(lines[0]!).slice(0, 120);
   process.stderr.write(redact(`senex trace: request ${n}${inFlight ? ` (behind ${inFlight} in flight)` : ''}, ${lines.length} lines: ${text}\n`));
 }
 
@@ -110,7 +112,7 @@ export class RemoteShell {
     return this.stderrText.trim();
   }
 
-  run(script: string, stdin?: string | Buffer): Promise<ExecResult> {
+  run(script: string, stdin?: string | Buffer, hidden = false): Promise<ExecResult> {
     if (this.closedReason !== undefined) return Promise.reject(this.onLost(this.closedReason));
     const nonce = `__SENEX_${randomBytes(12).toString('hex')}__`;
     const input = stdin === undefined || stdin.length === 0 ? "''" : Buffer.from(stdin).toString('base64');
@@ -122,7 +124,7 @@ export class RemoteShell {
       if (TRACE) {
         const n = this.stats.requests;
         const sent = performance.now();
-        traceRequest(n, this.pending.length, script);
+        traceRequest(n, this.pending.length, script, hidden);
         const answered = resolve;
         resolve = (r: ExecResult) => {
           process.stderr.write(`senex trace: answer ${n}: rc=${r.rc}, ${r.stdout.length + r.stderr.length} bytes, ${(performance.now() - sent).toFixed(1)} ms after it was sent\n`);

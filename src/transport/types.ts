@@ -12,6 +12,8 @@ export interface ExecRequest {
   /** Fed to the script's standard input. */
   stdin?: string | Buffer | undefined;
   become?: BecomeSpec | undefined;
+  /** A no_log task's request: SENEX_TRACE says that it was sent, never what it said. */
+  hidden?: boolean;
 }
 
 export interface ExecResult {
