@@ -32,6 +32,8 @@ const INCLUDES = ['include_tasks', 'import_tasks', 'include_role', 'import_role'
 const UNSUPPORTED: Record<string, string> = {
   delegate_to: 'delegation is not supported yet; run the task in a play for that host instead',
   local_action: 'use `delegate_to`-free tasks, or a play with `connection: local`',
+  delegate_facts: 'delegation is not supported yet',
+  remote_user: 'a login user per task is not supported yet; set remote_user on the play, or ansible_user in the inventory',
   action: 'write the module name as the task key (e.g. `copy:`)',
   async: 'async tasks are not supported',
   poll: 'async tasks are not supported',
