@@ -8,6 +8,8 @@ export type { RunOptions } from './engine/options.js';
 export { taskTitle } from './engine/task-runner.js';
 export { anySelected, taskSelected } from './engine/select.js';
 export { loadYamlFile, parseYaml } from './load/yaml.js';
+export { ansibleSearchPaths } from './load/ansible-config.js';
+export type { SearchPaths } from './load/ansible-config.js';
 export type { Play, Playbook, Task, TaskNode } from './load/model.js';
 export { matchHosts } from './inventory/pattern.js';
 export { plainReporter } from './output/plain.js';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, type Option } from 'commander';
 import {
+  ansibleSearchPaths,
   DEFAULT_FORKS,
   connector,
   ExitCode,
@@ -11,11 +12,13 @@ import {
   loadRun,
   OptionsError,
   plainReporter,
+  resolvePlaybook,
   runLoaded,
   style,
   wantsColor,
   type Reporter,
   type RunOptions,
+  type SearchPaths,
 } from '../index.js';
 import { parseExtraVars } from './extra-vars.js';
 import { listHosts, listTags, listTasks } from './list.js';
@@ -53,8 +56,8 @@ function describeOption(option: Option): string {
 function program(out: (s: string) => void, err: (s: string) => void): Command {
   return new Command('senex-play')
     .description('Converge hosts to the state a playbook describes, over SSH, idempotently.')
-    .argument('<playbook>', 'playbook file, or a name under playbooks/ (site.yml)')
-    .option('-i, --inventory <name>', 'inventory file, directory, name under inventory/, or host1,host2,', 'inventory')
+    .argument('<playbook...>', 'playbook file, or a name under playbooks/ (site.yml); several run in order as one run')
+    .option('-i, --inventory <name>', 'inventory file, directory, name under inventory/, or host1,host2, (repeatable: read in order; default: inventory)', collect, [])
     .option('-C, --check', 'show what would change; change nothing', false)
     .option('-D, --diff', 'show a unified diff of every content change', false)
     .option('-l, --limit <pattern>', 'only hosts matching this pattern (web*, g1:g2, g1:&g2, g1:!h3)')
@@ -68,13 +71,15 @@ function program(out: (s: string) => void, err: (s: string) => void): Command {
     .option('--become-method <method>', 'sudo or su', undefined)
     .option('-u, --user <user>', 'connect as this user')
     .option('-c, --connection <type>', 'connection type: ssh or local')
-    .option('--private-key <file>', 'SSH private key to try first')
+    .option('--private-key <file>', 'SSH private key to try first (alias --key-file)')
     .option('-k, --ask-pass', 'ask for the SSH password', false)
     .option('-K, --ask-become-pass', 'ask for the sudo password', false)
     .option('--host-key-checking <mode>', 'strict (default), accept-new (trust on first use) or off')
     .option('--vault-id <label@source>', 'vault password: source is a file, an executable or "prompt" (repeatable)', collect, [])
-    .option('--vault-password-file <file>', 'file (or executable) holding the vault password (repeatable)', collect, [])
-    .option('-J, --ask-vault-pass', 'ask for the vault password', false)
+    .option('--vault-password-file <file>', 'file (or executable) holding the vault password (repeatable; alias --vault-pass-file)', collect, [])
+    .option('-J, --ask-vault-pass', 'ask for the vault password (alias --ask-vault-password)', false)
+    .option('--force-handlers', 'run notified handlers even on hosts that failed', false)
+    .option('--flush-cache', 'accepted for ansible-playbook compatibility: senex-play keeps no fact cache between runs', false)
     .option('--json <file>', 'write the whole result as JSON to this file')
     .option('--report <file.html>', 'write the run as one self-contained HTML page: hosts x tasks, changes, diffs, timeline, recap')
     .option('--stats', 'after the recap, per host: round trips, channels, bytes sent and received, time connecting, probing, applying', false)
@@ -103,8 +108,27 @@ Examples:
     .exitOverride();
 }
 
+/** ansible-playbook's other names for options (commander takes one long name per option). */
+const ALIASES: Record<string, string> = {
+  '--inventory-file': '--inventory',
+  '--key-file': '--private-key',
+  '--vault-pass-file': '--vault-password-file',
+  '--ask-vault-password': '--ask-vault-pass',
+};
+
+/** argv with the aliases replaced by the option they stand for (`--key-file=k` too). */
+function withoutAliases(argv: string[]): string[] {
+  return argv.map((a) => {
+    if (a === '--') return a;
+    const [flag, ...value] = a.split('=');
+    const canonical = ALIASES[flag!];
+    return canonical ? [canonical, ...value].join('=') : a;
+  });
+}
+
 interface CliOptions {
-  inventory: string;
+  inventory: string[];
+  forceHandlers: boolean;
   check: boolean;
   diff: boolean;
   limit?: string;
@@ -137,12 +161,16 @@ interface CliOptions {
   askVaultPass: boolean;
 }
 
-function toRunOptions(playbook: string, o: CliOptions, cwd: string): RunOptions {
+function toRunOptions(playbooks: string[], o: CliOptions, cwd: string, paths: SearchPaths): RunOptions {
   if (o.becomeMethod !== undefined && o.becomeMethod !== 'sudo' && o.becomeMethod !== 'su') throw new OptionsError(`--become-method must be sudo or su, not '${o.becomeMethod}'`);
   const extraVars = Object.assign({}, ...o.extraVars.map((e) => parseExtraVars(e, cwd))) as Record<string, unknown>;
   return {
-    playbook,
-    inventory: o.inventory,
+    rolesPath: paths.rolesPath,
+    collectionsPath: paths.collectionsPath,
+    playbook: playbooks[0]!,
+    morePlaybooks: playbooks.slice(1),
+    inventory: inventories(o),
+    forceHandlers: o.forceHandlers,
     check: o.check,
     diff: o.diff,
     limit: o.limit,
@@ -164,6 +192,11 @@ function toRunOptions(playbook: string, o: CliOptions, cwd: string): RunOptions 
   };
 }
 
+/** -i (and --inventory-file), in the order given; `inventory` (the project's) when neither is. */
+function inventories(o: CliOptions): string[] {
+  return o.inventory.length ? o.inventory : ['inventory'];
+}
+
 export interface CliIO {
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
@@ -182,7 +215,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
   try {
     const cmd = program(out, err);
     try {
-      cmd.parse(argv, { from: 'user' });
+      cmd.parse(withoutAliases(argv), { from: 'user' });
     } catch (e) {
       if (e instanceof CommanderError) return e.exitCode === 0 ? ExitCode.ok : ExitCode.badOptions;
       throw e;
@@ -190,7 +223,9 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     const opts = cmd.opts<CliOptions>();
     // Vault passwords first: files are decrypted while loading, so a wrong one stops here.
     setVaultSecrets(await loadVaultSecrets({ vaultIds: opts.vaultId, vaultPasswordFiles: opts.vaultPasswordFile, askVaultPass: opts.askVaultPass }, io.env, askHidden, io.cwd));
-    const options = toRunOptions(cmd.args[0]!, opts, io.cwd);
+    const paths = ansibleSearchPaths(io.env, io.cwd);
+    if (paths.ignored) err(`[WARNING]: ${paths.ignored}\n`);
+    const options = toRunOptions(cmd.args, opts, io.cwd, paths);
     const interactive = io.stdout.isTTY === true && !io.env.CI;
     // The terminal-only packages load only for a terminal (together ~0.3 s of a run's start).
     const spinner = interactive ? (await import('ora')).default({ text: 'loading playbook, roles and inventory', stream: io.stderr }).start() : undefined;
@@ -205,7 +240,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     const o = cmd.opts<CliOptions>();
     const line = (s: string) => out(`${s}\n`);
     if (o.syntaxCheck) {
-      line(`\nplaybook: ${loaded.playbook.path}`);
+      for (const p of [options.playbook, ...(options.morePlaybooks ?? [])]) line(`\nplaybook: ${resolvePlaybook(p, options.cwd)}`);
       return ExitCode.ok;
     }
     if (o.listHosts || o.listTasks || o.listTags) {

@@ -3,7 +3,12 @@ import type { Vars } from '../vars/scope.js';
 /** Everything a run needs to know, decided once by the CLI (or a caller of the API). */
 export interface RunOptions {
   playbook: string;
-  inventory: string;
+  /** Playbooks after the first, run after it as part of the same run. */
+  morePlaybooks?: string[] | undefined;
+  /** One inventory source, or several (`-i a -i b`), read in order into one inventory. */
+  inventory: string | string[];
+  /** --force-handlers: every play runs its notified handlers even on hosts that failed. */
+  forceHandlers?: boolean | undefined;
   check: boolean;
   diff: boolean;
   limit?: string | undefined;
@@ -25,6 +30,10 @@ export interface RunOptions {
   detailedExitcode: boolean;
   /** Directory the playbook and inventory names are resolved against. */
   cwd: string;
+  /** roles_path (ANSIBLE_ROLES_PATH, ansible.cfg): searched after the playbook's roles/. */
+  rolesPath?: string[] | undefined;
+  /** collections_path: where `namespace.collection.role` roles are found. */
+  collectionsPath?: string[] | undefined;
 }
 
 export const DEFAULT_FORKS = 16;

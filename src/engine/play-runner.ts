@@ -16,6 +16,7 @@ import type { HostRun } from './host-run.js';
 import type { RunOptions } from './options.js';
 import { pool } from './pool.js';
 import { ScopeBuilder } from './scope-builder.js';
+import { loopItems } from './loop-items.js';
 import { anySelected, matchesTaskName, taskSelected, type Selection } from './select.js';
 import { failureOutcome, runTask, setFacts, taskTitle, taskWhere, type TaskOutcome } from './task-runner.js';
 
@@ -40,6 +41,30 @@ type Extra = Map<HostRun, Vars>;
 /** One frame of block nesting: whether a failure here is caught by a rescue section. */
 interface Frame {
   rescuable: boolean;
+  /** Inside a handler (the tasks of an include_tasks handler): shown as RUNNING HANDLER. */
+  handler?: boolean;
+}
+
+/** What a task may set on a host (register, set_fact, include_vars), to see what it set. */
+function snapshotVars(host: HostRun): { facts: Vars; included: Vars } {
+  return { facts: { ...host.facts }, included: { ...host.includedVars } };
+}
+
+/**
+ * run_once, as Ansible's linear strategy: what the task registered or set on the host it ran
+ * on is set on every host of the batch, and its failure fails them all (counted once).
+ */
+function shareRunOnce(hosts: HostRun[], before: { facts: Vars; included: Vars }, outcome: TaskOutcome): void {
+  const [first, ...others] = hosts as [HostRun, ...HostRun[]];
+  const changed = (now: Vars, was: Vars) => Object.keys(now).filter((k) => now[k] !== was[k]);
+  const facts = changed(first.facts, before.facts);
+  const included = changed(first.includedVars, before.included);
+  for (const h of others) {
+    if (!h.active) continue;
+    for (const k of facts) h.facts[k] = first.facts[k];
+    for (const k of included) h.includedVars[k] = first.includedVars[k];
+    if (outcome.status === 'failed' && !outcome.ignored) h.state = 'failed';
+  }
 }
 
 /**
@@ -182,7 +207,7 @@ export class PlayRunner {
       const rest = () => [...nodes.slice(i + 1), ...after()];
       if (node.kind === 'task') {
         await this.lookAhead(node, rest, active, extra);
-        await this.runTaskNode(node, active, extra, frame, false);
+        await this.runTaskNode(node, active, extra, frame, frame.handler === true);
       } else if (node.kind === 'block') await this.walkBlock(node, active, extra, frame, rest);
       else await this.walkInclude(node, active, extra, frame);
     }
@@ -214,11 +239,11 @@ export class PlayRunner {
   private async walkInclude(include: Include, hosts: HostRun[], extra: Extra, frame: Frame): Promise<void> {
     // Expand per host: the include's own conditions, loop items and file name may differ.
     const expansions = new Map<HostRun, Array<{ tasks: TaskNode[]; vars: Vars }>>();
-    this.env.emit({ kind: 'task_start', name: include.name ?? `${include.what === 'tasks' ? 'include_tasks' : 'include_role'} ${include.target}`, where: formatPos(include.pos), handler: false, hosts: hosts.map((h) => h.name) });
+    this.env.emit({ kind: 'task_start', name: include.name ?? `${include.what === 'tasks' ? 'include_tasks' : 'include_role'} ${include.target}`, where: formatPos(include.pos), handler: frame.handler === true, hosts: hosts.map((h) => h.name) });
     for (const host of hosts) {
       const scope = this.scopes.scope(host, include, extra.get(host));
       try {
-        const items = include.loop === undefined ? [undefined] : (scope.template(include.loop) as unknown[]);
+        const items = include.loop === undefined ? [undefined] : loopItems(include, scope, include.what === 'tasks' ? 'include_tasks' : 'include_role');
         const loopVar = include.loopControl?.loopVar ?? 'item';
         const list: Array<{ tasks: TaskNode[]; vars: Vars }> = [];
         for (const item of items) {
@@ -228,10 +253,12 @@ export class PlayRunner {
           if (!include.when.every((c) => s.test(c))) continue;
           const target = String(s.template(include.target));
           list.push({ tasks: include.tasks && !isTemplated(include.target) ? include.tasks : include.load!(target), vars });
-          // Ansible reports (and counts as ok) each inclusion.
-          const result: HostTaskResult = { host: host.name, status: 'ok', changes: [], diffs: [], durationMs: 0, included: include.what === 'tasks' ? resolveInclude(include, target) : target };
-          this.record(host, result, false, frame);
-          this.env.emit({ kind: 'host_result', task: include.name ?? `include ${target}`, where: formatPos(include.pos), result });
+          // Ansible reports (and counts as ok) each inclusion of tasks; include_role, silently.
+          if (include.what === 'tasks') {
+            const result: HostTaskResult = { host: host.name, status: 'ok', changes: [], diffs: [], durationMs: 0, included: resolveInclude(include, target) };
+            this.record(host, result, false, frame);
+            this.env.emit({ kind: 'host_result', task: include.name ?? `include ${target}`, where: formatPos(include.pos), result });
+          }
         }
         expansions.set(host, list);
       } catch (e) {
@@ -262,7 +289,9 @@ export class PlayRunner {
     const title = taskTitle(task, this.templatedName(task, hosts[0], extra));
     const where = taskWhere(task);
     this.env.emit({ kind: 'task_start', name: title, where, handler, hosts: hosts.map((h) => h.name) });
-    const outcomes = await pool(hosts, this.env.options.forks, async (host) => {
+    const once = hosts.length > 1 && this.runsOnce(task, hosts[0]!, extra);
+    const before = once ? snapshotVars(hosts[0]!) : undefined;
+    const outcomes = await pool(once ? hosts.slice(0, 1) : hosts, this.env.options.forks, async (host) => {
       const retrying = (retriesLeft: number, msg: string | undefined) => this.env.emit({ kind: 'retry', task: title, host: host.name, retriesLeft, msg });
       const outcome = await runTask(task, host, { options: this.env.options, scopes: this.scopes, retrying }, extra.get(host));
       const ignored = outcome.status === 'failed' && this.ignoreErrors(task, host, extra);
@@ -276,7 +305,14 @@ export class PlayRunner {
       this.env.emit({ kind: 'host_result', task: title, where, result: outcome });
       return outcome;
     });
+    if (once) shareRunOnce(hosts, before!, outcomes[0]!);
     await this.afterTask(task, outcomes, hosts);
+  }
+
+  private runsOnce(task: Task, host: HostRun, extra: Extra): boolean {
+    const v = task.runOnce;
+    if (v === undefined || typeof v === 'boolean') return v === true;
+    return this.scopes.scope(host, task, extra.get(host)).test(v);
   }
 
   private ignoreErrors(task: Task, host: HostRun, extra: Extra): boolean {
@@ -334,6 +370,8 @@ export class PlayRunner {
       const host = hosts.find((h) => h.name === o.host)!;
       if (o.meta === 'end_host') host.state = 'ended';
       if (o.meta === 'end_play') this.ended = true;
+      // The next task logs in afresh: what changed about the login user (new groups) applies.
+      if (o.meta === 'reset_connection') await host.close();
       if (o.meta === 'flush_handlers') {
         await this.flushHandlers(this.batch);
         break;
@@ -377,14 +415,15 @@ export class PlayRunner {
     // A handler the play lists twice (a role's handlers seen through two paths) runs once.
     const ran = new Map<HostRun, Set<unknown>>(batch.map((h) => [h, new Set()]));
     for (const handler of this.play.handlers) {
-      const names = [handler.name, ...handler.listen].filter((n): n is string => n !== undefined);
+      const names = [handler.name, ...(handler.kind === 'task' ? handler.listen : [])].filter((n): n is string => n !== undefined);
       const identity = handler.name ?? handler;
       const targets = batch.filter(
         (h) => (h.active || (this.play.forceHandlers && h.state === 'failed')) && names.some((n) => h.notified.has(n)) && !ran.get(h)!.has(identity),
       );
       if (targets.length === 0) continue;
       for (const h of targets) ran.get(h)!.add(identity);
-      await this.runTaskNode(handler, targets, new Map(), { rescuable: false }, true);
+      if (handler.kind === 'include') await this.walkInclude(handler, targets, new Map(), { rescuable: false, handler: true });
+      else await this.runTaskNode(handler, targets, new Map(), { rescuable: false }, true);
     }
     for (const h of batch) h.notified.clear();
   }

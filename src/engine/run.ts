@@ -40,11 +40,14 @@ export interface LoadedRun {
 
 export function loadRun(options: RunOptions): LoadedRun {
   const templater = new Templater();
-  const playbookPath = resolvePlaybook(options.playbook, options.cwd);
-  const playbookDir = dirname(playbookPath);
+  // Several playbooks run as one, in order, with one recap (as ansible-playbook a.yml b.yml).
+  const paths = [options.playbook, ...(options.morePlaybooks ?? [])].map((p) => resolvePlaybook(p, options.cwd));
+  const playbookDir = dirname(paths[0]!);
   const inventory = loadInventory(options.inventory, [options.cwd, playbookDir, resolve(playbookDir, '..')]);
-  loadVarsDirs(inventory, playbookDir);
-  const playbook = loadPlaybook(playbookPath, { templater });
+  for (const dir of new Set(paths.map((p) => dirname(p)))) loadVarsDirs(inventory, dir);
+  const books = paths.map((p) => loadPlaybook(p, { templater, rolesPath: options.rolesPath, collectionsPath: options.collectionsPath }));
+  const playbook = { path: books[0]!.path, plays: books.flatMap((b) => b.plays) };
+  if (options.forceHandlers) for (const play of playbook.plays) play.forceHandlers = true;
   const sink = new ErrorSink();
   checkUndefinedNames(playbook.plays, inventory, options.extraVars, sink, templater);
   sink.throwIfAny();

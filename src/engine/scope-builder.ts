@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Inherited, Play, RoleInstance } from '../load/model.js';
-import { markFinal, VarScope, type Vars } from '../vars/scope.js';
+import { dirname } from 'node:path';
+import type { SourcePos } from '../errors.js';
+import { markFinal, VarScope, type LookupSite, type Vars } from '../vars/scope.js';
 import { TemplateError, type Templater } from '../vars/template.js';
 import type { HostRun } from './host-run.js';
 import type { RunOptions } from './options.js';
@@ -42,7 +44,19 @@ export class ScopeBuilder {
     this.allRoleVars = merged(play.roles.map((r) => r.role.vars));
   }
 
-  scope(host: HostRun, inherited: Inherited, extra?: Vars): VarScope {
+  /**
+   * Where the lookups of a task look for relative files, as Ansible's ansible_search_path:
+   * the role and the roles that depend on it (innermost first), the task's own directory,
+   * then the playbook directory.
+   */
+  private lookupSite(inherited: Inherited & { pos?: SourcePos }, roles: RoleInstance[]): LookupSite {
+    const searchPath = [...roles].reverse().map((r) => r.role.path);
+    const taskDir = inherited.pos ? dirname(inherited.pos.file) : undefined;
+    if (taskDir && !searchPath.includes(taskDir)) searchPath.push(taskDir);
+    return { searchPath, playbookDir: this.play.playbookDir };
+  }
+
+  scope(host: HostRun, inherited: Inherited & { pos?: SourcePos }, extra?: Vars): VarScope {
     const roles = chain(inherited.role);
     const role = inherited.role?.role;
     const inv = host.inventory;
@@ -64,6 +78,7 @@ export class ScopeBuilder {
         markFinal(role ? { role_path: role.path, role_name: role.name } : {}),
       ],
       this.templater,
+      this.lookupSite(inherited, roles),
     );
   }
 

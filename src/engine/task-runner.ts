@@ -25,6 +25,7 @@ import { applyCommand, describeChange, VALIDATE_FAILED } from './apply.js';
 import type { HostRun, TouchedPath } from './host-run.js';
 import type { RunOptions } from './options.js';
 import { batchProbes } from './probe-batch.js';
+import { LoopError, loopItems } from './loop-items.js';
 import { OMIT, type ScopeBuilder } from './scope-builder.js';
 
 /** What running tasks needs from the play around it. */
@@ -119,6 +120,7 @@ function errorOutcome(e: unknown, task: Task, host: HostRun): TaskOutcome {
   const base = { host: host.name, changes: [], diffs: [], durationMs: 0 };
   if (e instanceof UnreachableError) return { ...base, status: 'unreachable', msg: describeUnreachable(e, taskTitle(task)), result: { unreachable: true, msg: e.message } };
   if (e instanceof TaskFailure) return { ...base, status: 'failed', msg: e.message, result: { ...e.result, failed: true, msg: e.message, changed: false } };
+  if (e instanceof LoopError) return { ...base, status: 'failed', msg: e.message, result: { failed: true, msg: e.message, changed: false } };
   if (e instanceof TemplateError) {
     const msg = `${e.message} (in task '${taskTitle(task)}' at ${taskWhere(task)})`;
     return { ...base, status: 'failed', msg, result: { failed: true, msg } };
@@ -138,7 +140,7 @@ async function runWithLoop(task: Task, host: HostRun, env: TaskEnv, scope: VarSc
     if (!conditionsHold(task, scope)) return skipped(host, task);
     return runItem(task, host, env, scope);
   }
-  const items = loopItems(task, scope);
+  const items = loopItems(task, scope, task.module.name);
   const loopVar = task.loopControl?.loopVar ?? 'item';
   const results: TaskOutcome[] = [];
   for (const [index, item] of items.entries()) {
@@ -199,7 +201,7 @@ export function lookAheadProbes(task: Task, host: HostRun, env: TaskEnv, extra?:
     const base = env.scopes.scope(host, task, extra);
     // A no_log task's probes go out on its turn, marked hidden, never inside another's batch.
     if (hidesOutput(task, base)) return [];
-    const scopes = task.loop === undefined ? [base] : loopItems(task, base).map((item, i) => base.with(itemVars(task, item, i)));
+    const scopes = task.loop === undefined ? [base] : loopItems(task, base, task.module.name).map((item, i) => base.with(itemVars(task, item, i)));
     const check = task.checkMode ?? env.options.check;
     const out: LookAheadProbe[] = [];
     for (const scope of scopes) {
@@ -263,16 +265,6 @@ export function queryRequest(task: Task, host: HostRun, env: TaskEnv, extra?: Va
 
 function queryKey(become: BecomeSpec | undefined, script: string, stdin: string | Buffer | undefined): string {
   return `${become?.user ?? ''}\0query\0${script}\0${stdin?.toString() ?? ''}`;
-}
-
-function loopItems(task: Task, scope: VarScope): unknown[] {
-  const value = scope.template(task.loop);
-  const isWithItems = 'with_items' in task.source;
-  if (!Array.isArray(value)) {
-    throw new TaskFailure(`Invalid data passed to 'loop', it requires a list, got this instead: ${pythonStr(value)}. Hint: if you passed a list/dict of just one element, try adding wantlist=True to your lookup invocation or use q/query instead of lookup.`);
-  }
-  // with_items flattens one level, as Ansible's does.
-  return isWithItems ? value.flatMap((v) => (Array.isArray(v) ? v : [v])) : value;
 }
 
 function combineItems(host: HostRun, items: TaskOutcome[]): TaskOutcome {

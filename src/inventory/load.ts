@@ -50,14 +50,24 @@ export function resolveInventory(spec: string, baseDirs: string[]): string {
 }
 
 /** Loads an inventory file or directory, with its group_vars/ and host_vars/. */
-export function loadInventory(spec: string, baseDirs: string[] = [process.cwd()]): Inventory {
+/**
+ * Loads one inventory source, or several (`-i a -i b`, as Ansible: read in order into one
+ * inventory, a later source's values winning).
+ */
+export function loadInventory(specs: string | readonly string[], baseDirs: string[] = [process.cwd()]): Inventory {
   const inv = new Inventory();
   const sink = new ErrorSink();
+  for (const spec of typeof specs === 'string' ? [specs] : specs) addSource(inv, spec, baseDirs, sink);
+  inv.finish();
+  sink.throwIfAny();
+  return inv;
+}
+
+function addSource(inv: Inventory, spec: string, baseDirs: string[], sink: ErrorSink): void {
   if (spec.includes(',') && !existsSync(spec)) {
     for (const h of spec.split(',').map((s) => s.trim()).filter(Boolean)) inv.host(h);
     inv.sources.push(spec);
-    inv.finish();
-    return inv;
+    return;
   }
   const path = resolveInventory(spec, baseDirs);
   const files = statSync(path).isDirectory()
@@ -72,9 +82,6 @@ export function loadInventory(spec: string, baseDirs: string[] = [process.cwd()]
     sink.guard(() => (/\.(ya?ml|json)$/.test(f) ? loadYamlInventory(inv, f, sink) : loadIniInventory(inv, f, sink)), undefined);
   }
   loadVarsDirs(inv, statSync(path).isDirectory() ? path : resolve(path, '..'), sink);
-  inv.finish();
-  sink.throwIfAny();
-  return inv;
 }
 
 /** Reads `group_vars/` and `host_vars/` next to an inventory (or a playbook). */

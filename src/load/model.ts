@@ -16,6 +16,10 @@ export interface Inherited {
   checkMode?: boolean | undefined;
   diff?: boolean | undefined;
   noLog?: boolean | string | undefined;
+  /** run_once: the task runs on the batch's first host; its result is every host's. */
+  runOnce?: boolean | string | undefined;
+  /** A block's `notify:`, for its tasks that name none. */
+  notify?: string[] | undefined;
   role?: RoleInstance | undefined;
 }
 
@@ -40,6 +44,8 @@ export interface Task extends NodeBase {
   moduleKey: string;
   args: Record<string, unknown>;
   loop?: unknown;
+  /** Set for `with_<lookup>:` loops: the lookup plugin whose results are the items. */
+  loopWith?: string | undefined;
   loopControl?: LoopControl | undefined;
   register?: string | undefined;
   notify: string[];
@@ -71,12 +77,16 @@ export interface Include extends NodeBase {
   /** For include_role: which tasks file (tasks_from). */
   tasksFrom?: string | undefined;
   loop?: unknown;
+  loopWith?: string | undefined;
   loopControl?: LoopControl | undefined;
   /** Resolves `target` at run time; only used when it is templated. */
   load?: (target: string) => TaskNode[];
 }
 
 export type TaskNode = Task | Block | Include;
+
+/** A handler: a task, or an include_tasks/include_role run when notified (import_tasks ones are flattened in). */
+export type Handler = Task | Include;
 
 export interface ArgumentSpec {
   options: Record<string, ArgumentOption>;
@@ -93,14 +103,18 @@ export interface ArgumentOption {
 
 /** A role as loaded from disk, shared by every play that uses it. */
 export interface Role {
+  /** As written, or `namespace.collection.role` for a role of a collection. */
   name: string;
   path: string;
+  /** Collections its plain role names resolve in: its meta `collections:`, then its own collection. */
+  collections: string[];
   defaults: Vars;
   vars: Vars;
   phase?: number | undefined;
   /** Tasks files by name (`main`, and others for tasks_from), loaded lazily. */
   loadTasks(file: string, parent: Inherited, from?: SourcePos): TaskNode[];
-  loadHandlers(parent: Inherited): Task[];
+  /** Handlers files by name (`main`, or another for handlers_from). */
+  loadHandlers(parent: Inherited, file?: string): Handler[];
   dependencies: Array<{ spec: Record<string, unknown>; pos: SourcePos }>;
   argumentSpecs: Record<string, ArgumentSpec>;
   allowDuplicates: boolean;
@@ -119,6 +133,8 @@ export interface RoleInstance {
   alsoNeededBy?: RoleInstance[];
   /** Its own phase, or the phase of the role that depends on it. */
   phase?: number | undefined;
+  /** include_role/import_role's handlers_from. */
+  handlersFrom?: string | undefined;
   pos: SourcePos;
 }
 
@@ -137,8 +153,10 @@ export interface Play {
   connection?: string | undefined;
   /** Sections run in order; handlers are flushed after each (as Ansible). */
   sections: TaskNode[][];
-  handlers: Task[];
+  handlers: Handler[];
   roles: RoleInstance[];
+  /** The play's `collections:` keyword: where plain role names are looked for first. */
+  collections: string[];
   forceHandlers: boolean;
   playbookDir: string;
 }

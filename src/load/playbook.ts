@@ -4,10 +4,10 @@ import { ErrorSink, ValidationError, ValidationErrors, type SourcePos } from '..
 import { isTemplated } from '../vars/template-source.js';
 import type { Templater } from '../vars/template.js';
 import type { Vars } from '../vars/scope.js';
-import type { Inherited, Play, Playbook, RoleInstance, Task, TaskNode } from './model.js';
-import { RoleLoader } from './role.js';
+import type { Handler, Inherited, Play, Playbook, RoleInstance, TaskNode } from './model.js';
+import { handlerNodes, RoleLoader } from './role.js';
 import { didYouMean } from './suggest.js';
-import { asList, conditions, tagList, TaskLoader } from './task.js';
+import { asList, conditions, tagList, TaskLoader, varsLayer } from './task.js';
 import { validateSchema } from './validate.js';
 import { loadVarsFile, loadYamlFile, posOf } from './yaml.js';
 
@@ -15,9 +15,9 @@ const taskList = { type: 'array' } as const;
 const playSchema = {
   type: 'object',
   properties: {
-    name: { type: 'string' },
+    name: { type: ['string', 'null'] },
     hosts: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string' }, minItems: 1 }] },
-    vars: { type: 'object' },
+    vars: { anyOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' } }] },
     vars_files: { anyOf: [{ type: 'string' }, { type: 'array', items: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] } }] },
     roles: { type: 'array', items: { anyOf: [{ type: 'string' }, { type: 'object' }] } },
     pre_tasks: taskList,
@@ -51,8 +51,10 @@ const ROLE_ENTRY_KEYS = ['role', 'name', 'when', 'tags', 'vars', 'become', 'beco
 
 export interface PlaybookLoadOptions {
   templater: Templater;
-  /** Extra directories to find roles in (besides the playbook's roles/ and ../roles/). */
+  /** Extra directories to find roles in (roles_path: after the playbook's roles/ and ../roles/). */
   rolesPath?: string[];
+  /** collections_path: directories holding ansible_collections/ (after the playbook's collections/). */
+  collectionsPath?: string[];
 }
 
 /** Loads and validates a whole playbook; all errors are thrown together, nothing has run. */
@@ -60,12 +62,15 @@ export function loadPlaybook(path: string, opts: PlaybookLoadOptions): Playbook 
   const sink = new ErrorSink();
   const file = resolve(path);
   const dir = dirname(file);
-  const roles = new RoleLoader([resolve(dir, 'roles'), resolve(dir, '..', 'roles'), ...(opts.rolesPath ?? [])], sink);
+  // As Ansible: roles/ beside the playbook, roles_path, then the playbook's directory itself.
+  const roles = new RoleLoader([resolve(dir, 'roles'), resolve(dir, '..', 'roles'), ...(opts.rolesPath ?? []), dir], sink, [resolve(dir, 'collections'), ...(opts.collectionsPath ?? [])]);
   let roleInstances: RoleInstance[] = [];
+  // The `collections:` of the play being loaded, for roles named inside its tasks.
+  const playCollections: string[] = [];
   const tasks = new TaskLoader({
     sink,
     templater: opts.templater,
-    findRole: (name, pos) => roles.find(name, pos),
+    findRole: (name, pos, collections) => roles.find(name, pos, [...collections, ...playCollections]),
     onRoleInstance: (i) => roleInstances.push(i),
     importStack: [],
   });
@@ -93,7 +98,9 @@ export function loadPlaybook(path: string, opts: PlaybookLoadOptions): Playbook 
         return;
       }
       roleInstances = [];
-      const play = sink.guard(() => loadPlay(entry, pos, dirname(playbookFile), { sink, tasks, roles, instances: () => roleInstances }), undefined);
+      const listed = entry && typeof entry === 'object' && Array.isArray((entry as Record<string, unknown>).collections) ? ((entry as Record<string, unknown>).collections as unknown[]).map(String) : [];
+      playCollections.splice(0, playCollections.length, ...listed);
+      const play = sink.guard(() => loadPlay(entry, pos, dirname(playbookFile), { sink, tasks, roles, instances: () => roleInstances, collections: listed }), undefined);
       if (play) plays.push(play);
     });
   };
@@ -107,6 +114,8 @@ interface PlayLoadContext {
   tasks: TaskLoader;
   roles: RoleLoader;
   instances: () => RoleInstance[];
+  /** The play's `collections:`. */
+  collections: string[];
 }
 
 function loadPlay(data: unknown, pos: SourcePos, playbookDir: string, ctx: PlayLoadContext): Play {
@@ -139,16 +148,16 @@ function loadPlay(data: unknown, pos: SourcePos, playbookDir: string, ctx: PlayL
   const postTasks = section('post_tasks');
   // Flushed in this order: the play's own handlers, then the roles' (as ansible-core 2.14 does).
   const handlers = [
-    ...ctx.tasks.list(play.handlers, base, pos.file, posOf(play, 'handlers') ?? pos, true).filter((t): t is Task => t.kind === 'task'),
-    ...ctx.instances().flatMap((i) => i.role.loadHandlers({ ...base, role: i })),
+    ...handlerNodes(ctx.tasks.list(play.handlers, base, pos.file, posOf(play, 'handlers') ?? pos, true)),
+    ...ctx.instances().flatMap((i) => i.role.loadHandlers({ ...base, role: i }, i.handlersFrom)),
   ];
   checkNotify([...preTasks, ...roleNodes, ...mainTasks, ...postTasks, ...handlers], handlers, ctx.sink);
   return {
-    name: (play.name as string | undefined) ?? asList(play.hosts).join(','),
+    name: (play.name as string | null | undefined) ?? asList(play.hosts).join(','),
     hosts: asList(play.hosts).join(','),
     pos,
     source: play,
-    vars: (play.vars as Vars | undefined) ?? {},
+    vars: varsLayer(play.vars) ?? {},
     varsFiles: varsFiles(play, playbookDir, pos, ctx.sink),
     gatherFacts: (play.gather_facts as boolean | undefined) ?? true,
     serial: play.serial === undefined ? undefined : (asList(play.serial) as Array<number | string>),
@@ -158,14 +167,15 @@ function loadPlay(data: unknown, pos: SourcePos, playbookDir: string, ctx: PlayL
     sections: [preTasks, [...roleNodes, ...mainTasks], postTasks],
     handlers,
     roles: ctx.instances(),
+    collections: ctx.collections,
     forceHandlers: play.force_handlers === true,
     playbookDir,
   };
 }
 
 /** Every `notify:` must name a handler (or a `listen` topic) of the play. */
-function checkNotify(nodes: TaskNode[], handlers: Task[], sink: ErrorSink): void {
-  const known = new Set(handlers.flatMap((h) => [h.name, ...h.listen].filter((n): n is string => n !== undefined)));
+function checkNotify(nodes: TaskNode[], handlers: Handler[], sink: ErrorSink): void {
+  const known = new Set(handlers.flatMap((h) => [h.name, ...(h.kind === 'task' ? h.listen : [])].filter((n): n is string => n !== undefined)));
   const visit = (n: TaskNode): void => {
     if (n.kind === 'block') [...n.block, ...n.rescue, ...n.always].forEach(visit);
     else if (n.kind === 'include') n.tasks?.forEach(visit);
@@ -211,13 +221,13 @@ function expandRoles(play: Record<string, unknown>, base: Inherited, pos: Source
       ctx.sink.add(new ValidationError('E_ROLE', 'a role entry needs a role name', { pos: at, hint: 'write "- role: name" or "- name"' }));
       return;
     }
-    const role = ctx.roles.find(name, posOf(spec, 'role') ?? posOf(spec, 'name') ?? at);
+    const role = ctx.roles.find(name, posOf(spec, 'role') ?? posOf(spec, 'name') ?? at, [...(parent?.role.collections ?? []), ...ctx.collections]);
     if (!role) return;
     if (stack.includes(role.path)) {
       ctx.sink.add(new ValidationError('E_CYCLE', `circular role dependency: ${[...stack.map((p) => p.split('/').pop()), name].join(' -> ')}`, { pos: at, hint: 'remove one of these dependencies from meta/main.yml' }));
       return;
     }
-    const params: Vars = { ...((spec.vars as Vars | undefined) ?? {}) };
+    const params: Vars = { ...(varsLayer(spec.vars) ?? {}) };
     for (const [k, v] of Object.entries(spec)) if (!ROLE_ENTRY_KEYS.includes(k)) params[k] = v;
     const instance: RoleInstance = { role, params, parent, pos: at, phase: role.phase ?? parent?.phase };
     const inherited: Inherited = {

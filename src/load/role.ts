@@ -2,7 +2,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ErrorSink, ValidationError, ValidationErrors, type SourcePos } from '../errors.js';
 import type { Vars } from '../vars/scope.js';
-import type { ArgumentOption, ArgumentSpec, Inherited, Role, Task, TaskNode } from './model.js';
+import type { ArgumentOption, ArgumentSpec, Handler, Inherited, Role, TaskNode } from './model.js';
 import { didYouMean } from './suggest.js';
 import type { TaskLoader } from './task.js';
 import { validateSchema } from './validate.js';
@@ -59,33 +59,50 @@ export class RoleLoader {
   constructor(
     private readonly searchDirs: string[],
     private readonly sink: ErrorSink,
+    /** Directories holding ansible_collections/<namespace>/<collection>/ (collections_path). */
+    private readonly collectionsPath: string[] = [],
   ) {}
 
-  find(name: string, pos: SourcePos): Role | undefined {
-    const dir = this.locate(name);
-    if (!dir) {
+  /**
+   * A role by name: `ns.coll.role` from the collections path; a plain name from the
+   * collections listed (a play's `collections:`, the collection of the role asking), then
+   * from the role directories.
+   */
+  find(name: string, pos: SourcePos, collections: readonly string[] = []): Role | undefined {
+    const found = this.locate(name, collections);
+    if (!found) {
       const known = this.available();
+      const searched = [...this.searchDirs, ...(isFqcn(name) || collections.length ? this.collectionsPath.map((p) => join(p, 'ansible_collections')) : [])];
       this.sink.add(
         new ValidationError('E_UNKNOWN_ROLE', `role '${name}' not found`, {
           pos,
-          hint: `${didYouMean(name, known, 'roles')} (searched ${this.searchDirs.join(', ')})`,
+          hint: `${didYouMean(name, known, 'roles')} (searched ${searched.join(', ')})`,
         }),
       );
       return undefined;
     }
-    let role = this.cache.get(dir);
+    let role = this.cache.get(found.dir);
     if (!role) {
-      role = this.load(name, dir);
-      this.cache.set(dir, role);
+      role = this.load(found.name, found.dir, found.collection);
+      this.cache.set(found.dir, role);
     }
     return role;
   }
 
-  private locate(name: string): string | undefined {
-    if (name.includes('/')) return existsSync(resolve(name)) ? resolve(name) : undefined;
+  private locate(name: string, collections: readonly string[]): { dir: string; name: string; collection?: string } | undefined {
+    if (name.includes('/')) return existsSync(resolve(name)) ? { dir: resolve(name), name } : undefined;
+    const fqcns = isFqcn(name) ? [name] : collections.filter((c) => !BUILTIN_COLLECTIONS.includes(c)).map((c) => `${c}.${name}`);
+    for (const fqcn of fqcns) {
+      const [ns, coll, ...rest] = fqcn.split('.');
+      for (const base of this.collectionsPath) {
+        const p = join(base, 'ansible_collections', ns!, coll!, 'roles', rest.join('.'));
+        if (existsSync(p) && statSync(p).isDirectory()) return { dir: p, name: fqcn, collection: `${ns}.${coll}` };
+      }
+    }
+    if (isFqcn(name)) return undefined;
     for (const d of this.searchDirs) {
       const p = join(d, name);
-      if (existsSync(p) && statSync(p).isDirectory()) return p;
+      if (existsSync(p) && statSync(p).isDirectory()) return { dir: p, name };
     }
     return undefined;
   }
@@ -94,7 +111,7 @@ export class RoleLoader {
     return this.searchDirs.flatMap((d) => (existsSync(d) ? readdirSync(d).filter((n) => statSync(join(d, n)).isDirectory()) : []));
   }
 
-  private load(name: string, path: string): Role {
+  private load(name: string, path: string, collection: string | undefined): Role {
     const varsFile = (sub: string): Vars => {
       const file = yamlIn(join(path, sub), 'main');
       if (!file) return {};
@@ -129,9 +146,12 @@ export class RoleLoader {
     const deps = (Array.isArray(meta.dependencies) ? meta.dependencies : []) as unknown[];
     const tasksCache = new Map<string, string | undefined>();
     const loader = this;
+    // A role's own `collections:` (meta/main.yml), then its collection: where its plain names resolve.
+    const metaCollections = Array.isArray(meta.collections) ? meta.collections.map(String) : [];
     return {
       name,
       path,
+      collections: [...metaCollections, ...(collection ? [collection] : [])],
       defaults: varsFile('defaults'),
       vars: varsFile('vars'),
       phase: (meta.galaxy_info as { senex_phase?: number } | undefined)?.senex_phase,
@@ -150,14 +170,30 @@ export class RoleLoader {
         }
         return loader.sink.guard(() => loader.taskLoader.file(found, parent, from), []);
       },
-      loadHandlers(parent: Inherited): Task[] {
-        const found = yamlIn(join(path, 'handlers'), 'main');
-        if (!found) return [];
+      loadHandlers(parent: Inherited, file = 'main'): Handler[] {
+        const found = yamlIn(join(path, 'handlers'), file);
+        if (!found) {
+          if (file !== 'main') loader.sink.add(new ValidationError('E_FILE', `role '${name}' has no handlers/${file}.yml`, { pos: parent.role?.pos }));
+          return [];
+        }
         const data = loader.sink.guard(() => loadYamlFile(found), []);
-        return loader.taskLoader.list(data, parent, found, { file: found, line: 1, col: 1 }, true).filter((t): t is Task => t.kind === 'task');
+        return handlerNodes(loader.taskLoader.list(data, parent, found, { file: found, line: 1, col: 1 }, true));
       },
     };
   }
+}
+
+/** Handlers of a handlers list: import_tasks (and blocks) give their tasks, each a handler. */
+export function handlerNodes(nodes: TaskNode[]): Handler[] {
+  return nodes.flatMap((n): Handler[] => (n.kind === 'block' ? handlerNodes([...n.block, ...n.rescue, ...n.always]) : [n]));
+}
+
+/** Collections whose names stand for senex-play itself, never a directory. */
+const BUILTIN_COLLECTIONS = ['ansible.builtin', 'ansible.legacy'];
+
+/** `namespace.collection.role`: a role of a collection (a role's own name has no dots, as Galaxy names have one). */
+function isFqcn(name: string): boolean {
+  return name.split('.').length >= 3 && !name.includes('/');
 }
 
 const argumentSchemas = new WeakMap<ArgumentSpec, object>();

@@ -1,12 +1,14 @@
 import { dirname, resolve } from 'node:path';
 import { ErrorSink, ExitCode, formatError, SenexError, ValidationError, ValidationErrors, sourceLine, type SourcePos } from '../errors.js';
 import { findModule, moduleNames } from '../modules/index.js';
+import { isLookup, lookupNames } from '../vars/lookups/index.js';
 import type { AnyModule } from '../modules/types.js';
 import { isTemplated } from '../vars/template-source.js';
 import type { Templater } from '../vars/template.js';
 import type { Vars } from '../vars/scope.js';
 import type { Block, Include, Inherited, LoopControl, Role, RoleInstance, Task, TaskNode } from './model.js';
 import { closest, didYouMean } from './suggest.js';
+import { lineCol, unknownNames, type UnknownName } from './template-names.js';
 import { validateSchema } from './validate.js';
 import { keepPos, keepPosRenamed, loadYamlFile, posOf } from './yaml.js';
 
@@ -15,33 +17,64 @@ export interface TaskLoadContext {
   sink: ErrorSink;
   templater: Templater;
   /** Finds and loads a role by name (for import_role/include_role). */
-  findRole(name: string, pos: SourcePos): Role | undefined;
+  findRole(name: string, pos: SourcePos, collections: readonly string[]): Role | undefined;
   /** Called for every role instance created inside tasks, so its handlers join the play. */
   onRoleInstance(instance: RoleInstance): void;
   /** Files being imported, to refuse import cycles. */
   importStack: string[];
 }
 
-const COMMON = ['name', 'when', 'tags', 'become', 'become_user', 'become_method', 'vars', 'environment', 'ignore_errors', 'check_mode', 'diff', 'no_log', 'any_errors_fatal', 'ignore_unreachable', 'debugger', 'collections'];
+const COMMON = ['name', 'when', 'tags', 'become', 'become_user', 'become_method', 'vars', 'environment', 'ignore_errors', 'check_mode', 'diff', 'no_log', 'any_errors_fatal', 'ignore_unreachable', 'debugger', 'collections', 'run_once'];
 const TASK_KEYWORDS = new Set([...COMMON, 'loop', 'loop_control', 'with_items', 'with_list', 'register', 'notify', 'changed_when', 'failed_when', 'until', 'retries', 'delay', 'args', 'listen']);
-const BLOCK_KEYWORDS = new Set([...COMMON, 'block', 'rescue', 'always']);
+const BLOCK_KEYWORDS = new Set([...COMMON, 'block', 'rescue', 'always', 'notify']);
 const INCLUDE_KEYWORDS = new Set([...COMMON, 'loop', 'loop_control', 'with_items', 'with_list', 'args', 'apply', 'register']);
-const INCLUDES = ['include_tasks', 'import_tasks', 'include_role', 'import_role'];
+const INCLUDES = ['include_tasks', 'import_tasks', 'include_role', 'import_role', 'include'];
 const UNSUPPORTED: Record<string, string> = {
   delegate_to: 'delegation is not supported yet; run the task in a play for that host instead',
   local_action: 'use `delegate_to`-free tasks, or a play with `connection: local`',
-  run_once: 'run_once is not supported yet; limit the play to one host instead',
+  delegate_facts: 'delegation is not supported yet',
+  remote_user: 'a login user per task is not supported yet; set remote_user on the play, or ansible_user in the inventory',
   action: 'write the module name as the task key (e.g. `copy:`)',
   async: 'async tasks are not supported',
   poll: 'async tasks are not supported',
-  with_dict: 'use `loop: "{{ d | dict2items }}"`',
-  include: '`include` was removed from Ansible; use include_tasks or import_tasks',
 };
 
 /** Command-style modules take these k=v words out of a free-form string (as Ansible). */
 const FREE_FORM_KEYS: Record<string, string[]> = {
   _raw_params: ['creates', 'removes', 'chdir', 'executable', 'stdin', 'stdin_add_newline', 'strip_empty_ends'],
 };
+
+/** `with_<lookup>` keys: a loop over what the lookup plugin returns. */
+const WITH = /^with_(.+)$/;
+
+function lookupHint(name: string): string {
+  const guess = closest(name, lookupNames());
+  return guess ? `did you mean '${guess}'?` : `lookups senex-play has: ${lookupNames().sort().join(', ')}`;
+}
+
+/** A task keyword: one of `allowed`, or any `with_<lookup>` (checked when the loop is read). */
+function isKeyword(key: string, allowed: Set<string>): boolean {
+  return allowed.has(key) || WITH.test(key);
+}
+
+/**
+ * The task's loop: `loop:`, or `with_<name>:` (the lookup `name`; with_items and with_list are
+ * the items and list lookups). One at most; an unknown lookup is an error here, before the run.
+ */
+function loopOf(data: Record<string, unknown>): { loop?: unknown; loopWith?: string } {
+  const keys = Object.keys(data).filter((k) => k === 'loop' || WITH.test(k));
+  if (keys.length === 0) return {};
+  if (keys.length > 1) {
+    throw new ValidationError('E_LOOP', `one task has two loops: '${keys[0]}' and '${keys[1]}'`, { pos: posOf(data, keys[1], 'key'), hint: 'keep one of them' });
+  }
+  const key = keys[0]!;
+  if (key === 'loop') return { loop: data.loop };
+  const name = WITH.exec(key)![1]!;
+  if (!isLookup(name)) {
+    throw new ValidationError('E_UNKNOWN_LOOKUP', `unknown lookup plugin '${name}' in '${key}'`, { pos: posOf(data, key, 'key'), hint: lookupHint(name) });
+  }
+  return { loop: data[key], loopWith: name };
+}
 
 export function asList(value: unknown): unknown[] {
   if (value === undefined || value === null) return [];
@@ -58,8 +91,15 @@ export function conditions(value: unknown): Array<string | boolean> {
   return asList(value).map((c) => (typeof c === 'boolean' ? c : String(c).replace(/^\s*\{\{\s*([\s\S]*?)\s*\}\}\s*$/, '$1')));
 }
 
+/** `vars:` as a mapping, or (as Ansible also takes it) a list of mappings, later ones winning. */
+export function varsLayer(value: unknown): Vars | undefined {
+  if (Array.isArray(value)) return Object.assign({}, ...value.filter((v) => v && typeof v === 'object' && !Array.isArray(v))) as Vars;
+  return value && typeof value === 'object' ? (value as Vars) : undefined;
+}
+
 function inherit(parent: Inherited, data: Record<string, unknown>): Inherited {
-  const vars = data.vars && typeof data.vars === 'object' ? [...parent.vars, data.vars as Vars] : parent.vars;
+  const layer = varsLayer(data.vars);
+  const vars = layer ? [...parent.vars, layer] : parent.vars;
   return {
     when: [...parent.when, ...conditions(data.when)],
     tags: [...new Set([...parent.tags, ...tagList(data.tags)])],
@@ -72,6 +112,9 @@ function inherit(parent: Inherited, data: Record<string, unknown>): Inherited {
     checkMode: (data.check_mode as boolean | undefined) ?? parent.checkMode,
     diff: (data.diff as boolean | undefined) ?? parent.diff,
     noLog: (data.no_log as boolean | undefined) ?? parent.noLog,
+    runOnce: (data.run_once as boolean | string | undefined) ?? parent.runOnce,
+    // A block's notify is its tasks' unless they name their own (Ansible's attribute inheritance).
+    notify: data.notify !== undefined ? asList(data.notify).map(String) : parent.notify,
     role: parent.role,
   };
 }
@@ -79,19 +122,21 @@ function inherit(parent: Inherited, data: Record<string, unknown>): Inherited {
 const keywordSchema = {
   type: 'object',
   properties: {
-    name: { type: 'string' },
+    // `- name:` with nothing after it is a task without a name, as in Ansible.
+    name: { type: ['string', 'null'] },
     when: { anyOf: [{ type: 'string' }, { type: 'boolean' }, { type: 'array', items: { type: ['string', 'boolean'] } }] },
     tags: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: ['string', 'number'] } }] },
     become: { type: ['boolean', 'string'] },
     become_user: { type: 'string' },
     become_method: { enum: ['sudo', 'su'] },
-    vars: { type: 'object' },
+    vars: { anyOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' } }] },
     environment: { type: 'object' },
     ignore_errors: { type: ['boolean', 'string'] },
     ignore_unreachable: { type: 'boolean' },
     check_mode: { type: ['boolean', 'string'] },
     diff: { type: ['boolean', 'string'] },
     no_log: { type: ['boolean', 'string'] },
+    run_once: { type: ['boolean', 'string'] },
     any_errors_fatal: { type: 'boolean' },
     register: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'a variable name: letters, digits and _, not starting with a digit' },
     notify: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
@@ -136,7 +181,7 @@ export class TaskLoader {
   }
 
   /** Loads a tasks file, relative paths against `baseDir`. */
-  file(path: string, parent: Inherited, from: SourcePos | undefined): TaskNode[] {
+  file(path: string, parent: Inherited, from: SourcePos | undefined, handlers = false): TaskNode[] {
     const abs = resolve(path);
     if (this.ctx.importStack.includes(abs)) {
       throw new ValidationError('E_CYCLE', `tasks file imports itself: ${[...this.ctx.importStack, abs].join(' -> ')}`, { pos: from });
@@ -144,7 +189,7 @@ export class TaskLoader {
     const data = loadYamlFile(abs, {}, from);
     this.ctx.importStack.push(abs);
     try {
-      return this.list(data, parent, abs, { file: abs, line: 1, col: 1 });
+      return this.list(data, parent, abs, { file: abs, line: 1, col: 1 }, handlers);
     } finally {
       this.ctx.importStack.pop();
     }
@@ -164,7 +209,7 @@ export class TaskLoader {
     this.checkTemplates(task);
     if ('block' in task) return this.block(task, parent, file, pos);
     const include = INCLUDES.find((k) => k in task || `ansible.builtin.${k}` in task);
-    if (include) return this.include(task, include, parent, file, pos);
+    if (include) return this.include(task, include, parent, file, pos, handler);
     return this.task(task, parent, pos, handler);
   }
 
@@ -181,7 +226,7 @@ export class TaskLoader {
     return {
       kind: 'block',
       ...inherited,
-      name: data.name as string | undefined,
+      name: (data.name ?? undefined) as string | undefined,
       pos,
       source: data,
       block: this.list(data.block, inherited, file, posOf(data, 'block') ?? pos),
@@ -191,7 +236,7 @@ export class TaskLoader {
   }
 
   private task(data: Record<string, unknown>, parent: Inherited, pos: SourcePos, handler: boolean): Task {
-    const candidates = Object.keys(data).filter((k) => !TASK_KEYWORDS.has(k));
+    const candidates = Object.keys(data).filter((k) => !isKeyword(k, TASK_KEYWORDS));
     if (candidates.length === 0) {
       throw new ValidationError('E_NO_MODULE', `task${data.name ? ` '${data.name}'` : ''} names no module`, { pos, hint: `add one module, e.g. "copy: {src: ..., dest: ...}"` });
     }
@@ -219,16 +264,16 @@ export class TaskLoader {
     return {
       kind: 'task',
       ...inherited,
-      name: data.name as string | undefined,
+      name: (data.name ?? undefined) as string | undefined,
       pos,
       source: data,
       module,
       moduleKey: key,
       args,
-      loop: data.loop ?? data.with_items ?? data.with_list,
+      ...loopOf(data),
       loopControl: loopControl(data),
       register: data.register as string | undefined,
-      notify: asList(data.notify).map(String),
+      notify: data.notify !== undefined ? asList(data.notify).map(String) : (parent.notify ?? []),
       changedWhen: data.changed_when === undefined ? undefined : conditions(data.changed_when),
       failedWhen: data.failed_when === undefined ? undefined : conditions(data.failed_when),
       until: data.until === undefined ? undefined : conditions(data.until),
@@ -238,43 +283,50 @@ export class TaskLoader {
     };
   }
 
-  private include(data: Record<string, unknown>, key: string, parent: Inherited, file: string, pos: SourcePos): TaskNode {
+  private include(data: Record<string, unknown>, key: string, parent: Inherited, file: string, pos: SourcePos, handler = false): TaskNode {
     const written = key in data ? key : `ansible.builtin.${key}`;
-    rejectUnknownKeys(data, new Set([...INCLUDE_KEYWORDS, written]), key);
+    rejectUnknownKeys(data, new Set([...INCLUDE_KEYWORDS, written]), key, true);
     this.keywordErrors(data, INCLUDE_KEYWORDS, key);
-    const isStatic = key.startsWith('import_');
-    if (isStatic && (data.loop !== undefined || data.with_items !== undefined)) {
-      throw new ValidationError('E_IMPORT_LOOP', `${key} cannot loop`, { pos: posOf(data, 'loop', 'key') ?? pos, hint: `use ${key.replace('import_', 'include_')} to loop` });
+    const looping = loopOf(data);
+    // `include` (deprecated, gone after Ansible 2.15): `file.yml k=v...`, imported when the
+    // name is fixed and it does not loop, else included at run time (as ansible-core 2.14).
+    const legacy = key === 'include' ? legacyInclude(data[written], looping.loop !== undefined) : undefined;
+    const isStatic = key.startsWith('import_') || legacy?.isStatic === true;
+    if (isStatic && looping.loop !== undefined) {
+      const loopKey = Object.keys(data).find((k) => k === 'loop' || WITH.test(k));
+      throw new ValidationError('E_IMPORT_LOOP', `${key} cannot loop`, { pos: posOf(data, loopKey, 'key') ?? pos, hint: `use ${key.replace('import_', 'include_')} to loop` });
     }
-    const value = data[written];
+    const value = legacy ? legacy.file : data[written];
     const argPos = posOf(data, written) ?? pos;
     const inherited = inherit(parent, data);
-    const base = { ...inherited, name: data.name as string | undefined, pos, source: data };
-    if (key.endsWith('_tasks')) {
+    if (legacy && Object.keys(legacy.vars).length) inherited.vars = [...inherited.vars, legacy.vars];
+    const base = { ...inherited, name: (data.name ?? undefined) as string | undefined, pos, source: data };
+    if (key.endsWith('_tasks') || legacy) {
       const target = typeof value === 'string' ? value : ((value as Record<string, unknown> | null)?.file as string | undefined);
       if (typeof target !== 'string' || !target) throw new ValidationError('E_MISSING', `${key} needs a file name`, { pos: argPos, hint: `${key}: other.yml` });
-      const baseDir = inherited.role ? resolve(inherited.role.role.path, 'tasks') : dirname(file);
-      const load = (t: string): TaskNode[] => this.file(resolve(baseDir, t), inherited, argPos);
+      // In a role, relative to its tasks/ (handlers/ for a handler), as Ansible's path_dwim_relative.
+      const baseDir = inherited.role ? resolve(inherited.role.role.path, handler ? 'handlers' : 'tasks') : dirname(file);
+      const load = (t: string): TaskNode[] => this.file(resolve(baseDir, t), inherited, argPos, handler);
       if (isStatic && isTemplated(target)) throw new ValidationError('E_IMPORT_TEMPLATE', `${key} needs a fixed file name, not a template`, { pos: argPos, hint: 'use include_tasks for a name computed at run time' });
       const tasks = isTemplated(target) ? undefined : load(target);
       if (isStatic) return { kind: 'block', ...base, block: tasks ?? [], rescue: [], always: [] };
-      return { kind: 'include', ...base, what: 'tasks', target, tasks, loop: data.loop ?? data.with_items, loopControl: loopControl(data), load: this.atRunTime(load) };
+      return { kind: 'include', ...base, what: 'tasks', target, tasks, ...looping, loopControl: loopControl(data), load: this.atRunTime(load) };
     }
     const spec = (typeof value === 'string' ? { name: value } : value) as Record<string, unknown> | null;
     if (!spec || typeof spec.name !== 'string') throw new ValidationError('E_MISSING', `${key} needs a role name`, { pos: argPos, hint: `${key}:\n  name: myrole` });
     rejectUnknownKeys(spec, new Set(['name', 'tasks_from', 'vars_from', 'defaults_from', 'handlers_from', 'public', 'apply', 'allow_duplicates']), key);
     const tasksFrom = (spec.tasks_from as string | undefined) ?? 'main';
     const load = (name: string): TaskNode[] => {
-      const role = this.ctx.findRole(name, argPos);
+      const role = this.ctx.findRole(name, argPos, inherited.role?.role.collections ?? []);
       if (!role) return [];
-      const instance: RoleInstance = { role, params: {}, pos: argPos, parent: parent.role, phase: role.phase ?? parent.role?.phase };
+      const instance: RoleInstance = { role, params: {}, pos: argPos, parent: parent.role, phase: role.phase ?? parent.role?.phase, handlersFrom: spec.handlers_from as string | undefined };
       this.ctx.onRoleInstance(instance);
       return role.loadTasks(tasksFrom, { ...inherited, role: instance }, argPos);
     };
     if (isStatic && isTemplated(spec.name)) throw new ValidationError('E_IMPORT_TEMPLATE', `${key} needs a fixed role name`, { pos: argPos, hint: 'use include_role for a name computed at run time' });
     const tasks = isTemplated(spec.name) ? undefined : load(spec.name);
     if (isStatic) return { kind: 'block', ...base, block: tasks ?? [], rescue: [], always: [] };
-    return { kind: 'include', ...base, what: 'role', target: spec.name, tasksFrom, tasks, loop: data.loop ?? data.with_items, loopControl: loopControl(data), load: this.atRunTime(load) };
+    return { kind: 'include', ...base, what: 'role', target: spec.name, tasksFrom, tasks, ...looping, loopControl: loopControl(data), load: this.atRunTime(load) };
   }
 
   /**
@@ -297,12 +349,24 @@ export class TaskLoader {
     };
   }
 
-  /** Every string in the task that is a template must at least parse. */
+  /**
+   * Every string in the task that is a template must at least parse, and name only filters,
+   * tests and lookups senex-play has; conditions (`when:`...) are expressions already.
+   */
   private checkTemplates(value: unknown, parent?: unknown, key?: string | number): void {
+    if (parent === undefined && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      const task = value as Record<string, unknown>;
+      for (const k of CONDITION_KEYS) {
+        const v = task[k];
+        if (typeof v === 'string') checkNames(v.replace(/^\s*\{\{([\s\S]*)\}\}\s*$/, '$1'), true, task, k);
+        else if (Array.isArray(v)) v.forEach((c, i) => typeof c === 'string' && checkNames(c, true, v, i));
+      }
+    }
     if (typeof value === 'string') {
       if (!isTemplated(value)) return;
       const err = this.ctx.templater.check(value, { playbookValue: true });
       if (err) throw new ValidationError('E_TEMPLATE', err.message, { pos: templatePos(posOf(parent, key), err.line, err.col), hint: 'fix the Jinja2 syntax of this value' });
+      checkNames(value, false, parent, key);
     } else if (Array.isArray(value)) {
       value.forEach((v, i) => this.checkTemplates(v, value, i));
     } else if (value !== null && typeof value === 'object') {
@@ -311,9 +375,32 @@ export class TaskLoader {
   }
 }
 
+const CONDITION_KEYS = ['when', 'changed_when', 'failed_when', 'until'];
+
+const KIND_HINT: Record<Exclude<UnknownName['kind'], 'lookup'>, () => string> = {
+  filter: () => 'check the spelling; senex-play implements the Jinja2 filters and the Ansible filters listed in README',
+  test: () => 'check the spelling; senex-play implements the Jinja2 tests and the Ansible tests listed in README',
+};
+
+/** An unknown filter, test or lookup in a template is an error at its position, before the run. */
+function checkNames(source: string, bare: boolean, parent: unknown, key: string | number | undefined): void {
+  const [first] = unknownNames(source, bare);
+  if (!first) return;
+  const { line, col } = lineCol(source, first.offset);
+  const hint = first.kind === 'lookup' ? lookupHint(first.name) : KIND_HINT[first.kind]();
+  throw new ValidationError(`E_UNKNOWN_${first.kind.toUpperCase()}`, `unknown ${first.kind} '${first.name}'`, { pos: templatePos(posOf(parent, key), line, col), hint });
+}
+
+/** `include: file.yml a=1`: the file, the k=v variables, and whether it is imported (static). */
+function legacyInclude(value: unknown, loops: boolean): { file: unknown; vars: Vars; isStatic: boolean } {
+  if (typeof value !== 'string') return { file: value, vars: {}, isStatic: false };
+  const { args, rest } = pullKeyValues(value, null);
+  return { file: rest, vars: args, isStatic: !loops && !isTemplated(rest) };
+}
+
 /** The first key not in `allowed` is an error pointing at it, with the closest allowed key. */
-function rejectUnknownKeys(data: Record<string, unknown>, allowed: Set<string>, what: string): void {
-  const unknown = Object.keys(data).find((k) => !allowed.has(k));
+function rejectUnknownKeys(data: Record<string, unknown>, allowed: Set<string>, what: string, loops = false): void {
+  const unknown = Object.keys(data).find((k) => !(loops ? isKeyword(k, allowed) : allowed.has(k)));
   if (unknown !== undefined) {
     throw new ValidationError('E_UNKNOWN_KEY', `unknown key '${unknown}' in ${what}`, { pos: posOf(data, unknown, 'key'), hint: didYouMean(unknown, allowed) });
   }

@@ -173,7 +173,8 @@ function checkTask(task: Task, known: (n: string) => boolean, names: Set<string>
     if (typeof v === 'string') visit(v.replace(/^\s*\{\{\s*([\s\S]*?)\s*\}\}\s*$/, '$1'), src, key, true);
     else if (Array.isArray(v)) v.forEach((c, i) => typeof c === 'string' && visit(c, v, i, true));
   }
-  for (const key of ['loop', 'with_items', 'with_list'] as const) if (src[key] !== undefined) visit(src[key], src, key);
+  // with_first_found passes over names whose variables are undefined, as Ansible's does.
+  for (const key of Object.keys(src)) if ((key === 'loop' || key.startsWith('with_')) && key !== 'with_first_found') visit(src[key], src, key);
   if (task.module.name === 'template' && typeof task.args.src === 'string' && !isTemplated(task.args.src)) checkTemplateFile(task, known, names, sink, templater);
 }
 

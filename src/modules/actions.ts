@@ -68,12 +68,18 @@ export const setFact = defineAction<Record<string, unknown>>({
   name: 'set_fact',
   schema: {
     type: 'object',
-    propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+    // A name may be a template (`"{{ item.key }}": ...`), checked once templated.
+    propertyNames: { pattern: '^([A-Za-z_][A-Za-z0-9_]*|.*\\{\\{.*\\}\\}.*)$' },
     minProperties: 1,
   },
-  run(args) {
-    const facts = { ...args };
-    delete facts.cacheable;
+  run(args, ctx) {
+    const facts: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(args)) {
+      if (key === 'cacheable') continue;
+      const name = key.includes('{{') ? String(ctx.template(key)) : key;
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return { failed: `The variable name '${name}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores.` };
+      facts[name] = value;
+    }
     return { facts, result: { ansible_facts: facts } };
   },
 });
@@ -83,7 +89,7 @@ export const meta = defineAction<{ _raw_params: string }>({
   freeForm: '_raw_params',
   schema: {
     type: 'object',
-    properties: { _raw_params: { enum: ['flush_handlers', 'noop', 'end_play', 'end_host', 'clear_host_errors', 'refresh_inventory'] } },
+    properties: { _raw_params: { enum: ['flush_handlers', 'noop', 'end_play', 'end_host', 'clear_host_errors', 'refresh_inventory', 'reset_connection'] } },
     required: ['_raw_params'],
     additionalProperties: false,
   },

@@ -165,4 +165,19 @@ export const apt = defineHostModule<AptArgs>({
   },
 });
 
-export const packageModule = { ...apt, name: 'package' };
+/**
+ * `package` hands its arguments to the system's package module (apt here), so a role may
+ * give ones other systems' modules take (enablerepo for yum): they load, and fail as apt
+ * fails on them only where such a task runs.
+ */
+export const packageModule = defineHostModule<AptArgs & Record<string, unknown>>({
+  ...apt,
+  name: 'package',
+  schema: { ...(apt.schema as Record<string, unknown>), additionalProperties: true },
+  plan(args, facts, ctx) {
+    const known = Object.keys((apt.schema as { properties: Record<string, unknown> }).properties);
+    const extra = Object.keys(args).filter((k) => !known.includes(k) && k !== 'use');
+    if (extra.length) return { changes: [], failed: `Unsupported parameters for (apt) module: ${extra.sort().join(', ')}. Supported parameters include: ${known.sort().join(', ')}.` };
+    return apt.plan(args, facts, ctx);
+  },
+});

@@ -13,6 +13,7 @@ import { file } from './file.js';
 import { lineinfile } from './lineinfile.js';
 import { replace } from './replace.js';
 import { stat } from './stat.js';
+import { findForeignModule } from './foreign.js';
 import type { AnyModule } from './types.js';
 
 const all: AnyModule[] = [
@@ -21,14 +22,15 @@ const all: AnyModule[] = [
 ];
 
 /** Collections whose prefix names the same module (`ansible.builtin.copy` is `copy`). */
-const PREFIXES = ['ansible.builtin.', 'ansible.legacy.', 'ansible.posix.', 'community.general.', 'containers.podman.'];
+const PREFIXES = ['ansible.builtin.', 'ansible.legacy.', 'ansible.posix.', 'community.general.', 'containers.podman.', 'ansible.windows.', 'community.windows.'];
 
 const byName = new Map(all.map((m) => [m.name, m]));
 
 /** The module a task key names, or undefined. */
 export function findModule(name: string): AnyModule | undefined {
   const prefix = PREFIXES.find((p) => name.startsWith(p));
-  return byName.get(prefix ? name.slice(prefix.length) : name);
+  const short = prefix ? name.slice(prefix.length) : name;
+  return byName.get(short) ?? findForeignModule(short);
 }
 
 /** Every module name, for "did you mean" hints and --help. */

@@ -154,7 +154,7 @@ export interface ActionResult {
   /** Variables loaded for the host (include_vars): templated when used. */
   vars?: Vars;
   /** Engine control (meta). */
-  meta?: 'flush_handlers' | 'noop' | 'end_play' | 'end_host' | 'clear_host_errors' | 'refresh_inventory';
+  meta?: 'flush_handlers' | 'noop' | 'end_play' | 'end_host' | 'clear_host_errors' | 'refresh_inventory' | 'reset_connection';
   msg?: string;
   /** Show the result even without -v (debug). */
   show?: boolean;

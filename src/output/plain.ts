@@ -96,9 +96,11 @@ export function plainReporter(o: PlainOptions): Reporter {
     host_result: (e: Extract<RunEvent, { kind: 'host_result' }>) => {
       const r = e.result;
       if (r.silent) return;
-      // A loop's items were already printed; only a failure gets its own line.
-      if ('items' in r && Array.isArray((r as { items?: unknown[] }).items) && r.status !== 'failed' && r.status !== 'unreachable') return;
-      if ('items' in r && Array.isArray((r as { items?: unknown[] }).items)) {
+      // A loop's items were already printed; only a failure gets its own line. A loop over
+      // no items prints one line for the host ("skipping"), as Ansible.
+      const items = (r as { items?: unknown[] }).items;
+      if (Array.isArray(items) && items.length > 0 && r.status !== 'failed' && r.status !== 'unreachable') return;
+      if (Array.isArray(items) && items.length > 0) {
         o.write(`${lineFor({ ...r, changes: [], diffs: [], item: undefined })}\n`);
         return;
       }

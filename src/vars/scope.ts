@@ -1,5 +1,6 @@
 import { isTemplated, referencedNames } from './template-source.js';
-import { TemplateError, type Templater } from './template.js';
+import { TemplateError, Templater } from './template.js';
+import { withLookupContext, type LookupContext } from './lookups/index.js';
 
 export type Vars = Record<string, unknown>;
 
@@ -11,6 +12,23 @@ const finalLayers = new WeakSet<object>();
 export function markFinal<T extends Vars>(layer: T): T {
   finalLayers.add(layer);
   return layer;
+}
+
+// A lookup runs while its template renders, and the template engine cannot be entered again
+// during a render: what a lookup templates (lookup('template'), lookup('vars')) goes to an
+// engine of its own, one more per level of nesting.
+const nestedTemplaters = new WeakMap<Templater, Templater>();
+
+function nestedTemplater(outer: Templater): Templater {
+  let inner = nestedTemplaters.get(outer);
+  if (!inner) nestedTemplaters.set(outer, (inner = new Templater()));
+  return inner;
+}
+
+/** Where a task's lookups look for relative file names (see LookupContext). */
+export interface LookupSite {
+  searchPath: readonly string[];
+  playbookDir: string;
 }
 
 /**
@@ -26,12 +44,30 @@ export class VarScope {
   constructor(
     private readonly layers: readonly Vars[],
     private readonly templater: Templater,
+    /** Given for a task's scope: lookups run in templates need it; elsewhere they fail clearly. */
+    private readonly site?: LookupSite,
   ) {}
+
+  /** What lookup plugins see of this scope: its variables and the task's search path. */
+  lookupContext(): LookupContext | undefined {
+    const site = this.site;
+    if (!site) return undefined;
+    let inner: VarScope | undefined;
+    const nested = () => (inner ??= new VarScope(this.layers, nestedTemplater(this.templater), site));
+    return {
+      get: (name) => nested().get(name),
+      has: (name) => this.has(name),
+      names: () => this.names(),
+      render: (source, extra) => nested().render(source, extra),
+      searchPath: site.searchPath,
+      playbookDir: site.playbookDir,
+    };
+  }
 
   /** A scope with `more` layers on top (higher precedence). */
   with(...more: Array<Vars | undefined>): VarScope {
     const extra = more.filter((v): v is Vars => v !== undefined && Object.keys(v).length > 0);
-    return extra.length === 0 ? this : new VarScope([...this.layers, ...extra], this.templater);
+    return extra.length === 0 ? this : new VarScope([...this.layers, ...extra], this.templater, this.site);
   }
 
   has(name: string): boolean {
@@ -103,7 +139,7 @@ export class VarScope {
    */
   private explained<T>(fn: () => T): T {
     try {
-      return fn();
+      return withLookupContext(this.lookupContext(), fn);
     } catch (e) {
       if (e instanceof TemplateError && e.undefinedName !== undefined) {
         const root = /^\w+/.exec(e.undefinedName)?.[0] ?? '';

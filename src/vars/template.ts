@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { FilterError, filters, tests, truthy, type JinjaFunction } from './filters.js';
+import { lookupGlobals } from './lookups/index.js';
 import { fromEngine, printed } from './python-repr.js';
 import { taintOutput } from './taint.js';
 import { isVariablePath, playbookBackslashes, pythonEscapes, soleExpression, unguardedNames, wrapOutputs } from './template-source.js';
@@ -67,6 +68,8 @@ export class Templater {
     this.env.fuel = TEMPLATE_FUEL;
     for (const [name, fn] of Object.entries(filters)) this.env.addFilter(name, this.guard(name, fn, ''));
     for (const [name, fn] of Object.entries(tests)) this.env.addTest(name, this.guard(name, fn, false));
+    // lookup()/query()/q(): the plugins read the calling task's context (see lookups/index.ts).
+    for (const [name, fn] of Object.entries(lookupGlobals)) this.env.addGlobal(name, this.guard(name, fn, null));
     this.env.addFilter(PY_FILTER, (v: unknown, defined?: boolean, code?: string, line?: number, col?: number) => {
       // Strict mode lets an undefined value reach a filter, and a filter sees none as
       // undefined too: the template passes `is defined` along for plain variable paths.
@@ -108,7 +111,7 @@ export class Templater {
   test(expression: string, context: Record<string, unknown>): boolean {
     const expr = pythonEscapes(soleExpression(expression.trim()) ?? expression);
     // minijinja compares an undefined value without complaint; Ansible fails the task.
-    const missing = unguardedNames(expr).find((n) => !(n in context));
+    const missing = unguardedNames(expr).find((n) => !(n in context) && !(n in lookupGlobals));
     if (missing !== undefined) throw undefinedError(missing, 1, expr.search(new RegExp(`\\b${missing}\\b`)) + 1);
     return truthy(this.call(() => this.env.evalExpr(expr, context), expr, 0));
   }
