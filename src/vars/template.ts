@@ -7,6 +7,19 @@ import { isVariablePath, playbookBackslashes, pythonEscapes, soleExpression, ung
 const require = createRequire(import.meta.url);
 const { Environment } = require('minijinja-js') as typeof import('minijinja-js');
 
+/** What the templater needs of a Jinja engine: minijinja-js's Environment, or src/vars/jinja's. */
+export type JinjaEngine = Pick<InstanceType<typeof Environment>, 'debug' | 'trimBlocks' | 'keepTrailingNewline' | 'enablePyCompat' | 'addTemplate' | 'renderTemplate' | 'evalExpr'> & {
+  undefinedBehavior: string;
+  addFilter(name: string, fn: JinjaFunction): void;
+  addTest(name: string, fn: JinjaFunction): void;
+  /**
+   * The engine prints `{{ }}` values as Python's str() with Ansible's finalize, and an
+   * undefined output is an "undefined value" error spanning its expression: outputs then
+   * need no wrapping through the Python printing filter.
+   */
+  readonly printsPython?: boolean;
+};
+
 /** A template failed: syntax, an undefined name, or a filter's complaint. */
 export class TemplateError extends Error {
   constructor(
@@ -41,13 +54,16 @@ function preserveTrailingNewlines(source: string, out: string): string {
  * Compiled templates are cached by source, so each is parsed once per run.
  */
 export class Templater {
-  private readonly env = new Environment();
+  private readonly env: JinjaEngine;
+  private readonly wrap: (source: string) => string;
   private readonly compiled = new Map<string, string | TemplateError>();
   // A JS exception inside a filter would panic the wasm engine; filters record it here
   // instead and the render that called them throws it afterwards.
   private filterError: Error | undefined;
 
-  constructor() {
+  constructor(engine: () => JinjaEngine = () => new Environment()) {
+    this.env = engine();
+    this.wrap = this.env.printsPython ? (source) => source : (source) => wrapOutputs(source, PY_FILTER);
     this.env.debug = true; // error messages carry the span of the failing expression
     this.env.undefinedBehavior = 'strict';
     this.env.trimBlocks = true;
@@ -55,11 +71,11 @@ export class Templater {
     this.env.enablePyCompat();
     for (const [name, fn] of Object.entries(filters)) this.env.addFilter(name, this.guard(name, fn, ''));
     for (const [name, fn] of Object.entries(tests)) this.env.addTest(name, this.guard(name, fn, false));
-    this.env.addFilter(PY_FILTER, (v: unknown, defined?: boolean, code?: string, line?: number, col?: number) => {
+    this.env.addFilter(PY_FILTER, (v: unknown, ...[defined, code, line, col]: unknown[]) => {
       // Strict mode lets an undefined value reach a filter, and a filter sees none as
       // undefined too: the template passes `is defined` along for plain variable paths.
       if (defined === false) {
-        this.filterError ??= undefinedError(String(code), line, col);
+        this.filterError ??= undefinedError(String(code), line as number, col as number);
         return '';
       }
       return printed(fromEngine(v));
@@ -123,7 +139,7 @@ export class Templater {
     if (entry === undefined) {
       const name = `t${this.compiled.size}`;
       try {
-        this.env.addTemplate(name, wrapOutputs(source, PY_FILTER));
+        this.env.addTemplate(name, this.wrap(source));
         entry = name;
       } catch (e) {
         entry = toTemplateError(e, source);
