@@ -1,14 +1,11 @@
-import { createRequire } from 'node:module';
 import { FilterError, filters, tests, truthy, type JinjaFunction } from './filters.js';
 import { fromEngine, printed } from './python-repr.js';
 import { isVariablePath, playbookBackslashes, pythonEscapes, soleExpression, unguardedNames, wrapOutputs } from './template-source.js';
 
-// minijinja-js is CommonJS with a wasm payload; load it the CommonJS way.
-const require = createRequire(import.meta.url);
-const { Environment } = require('minijinja-js') as typeof import('minijinja-js');
+import { Environment } from './jinja/environment.js';
 
-/** What the templater needs of a Jinja engine: minijinja-js's Environment, or src/vars/jinja's. */
-export type JinjaEngine = Pick<InstanceType<typeof Environment>, 'debug' | 'trimBlocks' | 'keepTrailingNewline' | 'enablePyCompat' | 'addTemplate' | 'renderTemplate' | 'evalExpr'> & {
+/** What the templater needs of a Jinja engine: src/vars/jinja's Environment (or minijinja-js's, as the measurement runs it). */
+export type JinjaEngine = Pick<Environment, 'debug' | 'trimBlocks' | 'keepTrailingNewline' | 'enablePyCompat' | 'addTemplate' | 'renderTemplate' | 'evalExpr'> & {
   undefinedBehavior: string;
   addFilter(name: string, fn: JinjaFunction): void;
   addTest(name: string, fn: JinjaFunction): void;

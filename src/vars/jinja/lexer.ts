@@ -175,5 +175,7 @@ function lexCode(src: string, pos: number, close: string | null, out: Token[]): 
     pos += op.length;
   }
   if (close === null) return pos;
-  throw syntaxError(`unexpected end of input, expected ${close === '}}' ? 'end of variable block' : 'end of block'}`, [src.length, src.length]);
+  // point at the last token, as the unclosed tag's last words are what the author sees
+  const last = out[out.length - 1];
+  throw syntaxError(`unexpected end of input, expected ${close === '}}' ? 'end of variable block' : 'end of block'}`, last ? [last.start, last.end] : [src.length, src.length]);
 }

@@ -72,6 +72,8 @@ export class Parser {
     return `\`${t.value}\``;
   }
   private fail(msg: string, t = this.peek()) {
+    // at the end of input, point at the last token: the end is past what the author wrote
+    if (t.type === 'eof' && this.toks.length > 1) t = this.toks[this.toks.length - 2]!;
     return syntaxError(msg, [t.start, Math.max(t.end, t.start + 1)]);
   }
   private span(from: Token | Span, to?: Span): Span {
@@ -87,7 +89,7 @@ export class Parser {
     for (;;) {
       const t = this.peek();
       if (t.type === 'eof') {
-        if (endTags.size) throw this.fail(`unexpected end of input, expected ${[...endTags].map((e) => `'${e}'`).join(' or ')}`);
+        if (endTags.size) throw this.fail(`unexpected end of input, expected end of block (${[...endTags].map((e) => `'${e}'`).join(' or ')})`);
         return body;
       }
       if (t.type === 'data') {
