@@ -96,6 +96,8 @@ export const corpus: JinjaCase[] = [
   // dotted names
   c('ansible.builtin.combine', "{{ {'a': 1} | ansible.builtin.combine({'b': 2}) }}"),
   c('ansible.builtin test', "{{ 'abc' is ansible.builtin.match('a') }}"),
+  c('ansible.builtin does not name Jinja2 builtins', "{{ 'a' | ansible.builtin.upper }}"),
+  c('ansible.legacy filter', '{{ [1, [2]] | ansible.legacy.flatten }}'),
   // filters roles use
   c('default and d', "{{ nope | default('x') }} {{ nope | d('y') }} {{ '' | default('z', true) }} {{ none | default('n') }}"),
   c('default on attribute of undefined', "{{ nope.deeper.still | default('ok') }}"),

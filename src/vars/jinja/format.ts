@@ -14,6 +14,17 @@ function pad(s: string, width: number, align: string, fill: string): string {
   return fill.repeat(n) + s;
 }
 
+/** toFixed with Python's rounding: an exact tie (2.25 to one place) goes to the even digit. */
+function fixed(n: number, prec: number): string {
+  const scaled = n * 10 ** prec;
+  if (prec <= 15 && !Number.isInteger(scaled) && Number.isInteger(scaled * 2) && Math.abs(scaled) < 2 ** 52) {
+    const down = Math.floor(scaled);
+    const even = down % 2 === 0 ? down : down + 1;
+    return (even / 10 ** prec).toFixed(prec);
+  }
+  return n.toFixed(prec);
+}
+
 function expo(n: number, prec: number, upper: boolean): string {
   const s = n.toExponential(prec).replace(/e([+-])(\d)$/, 'e$10$2');
   return upper ? s.toUpperCase() : s;
@@ -36,14 +47,14 @@ function number(v: unknown, type: string, prec: number | undefined, sign: string
   let body: string;
   switch (type) {
     case 'd': case 'i': case 'u': case 'n': body = String(Math.trunc(a)); break;
-    case 'f': case 'F': body = a.toFixed(prec ?? 6); break;
+    case 'f': case 'F': body = fixed(a, prec ?? 6); break;
     case 'e': case 'E': body = expo(a, prec ?? 6, type === 'E'); break;
     case 'g': case 'G': body = general(a, prec ?? 6, alt); break;
     case 'x': body = (alt ? '0x' : '') + Math.trunc(a).toString(16); break;
     case 'X': body = (alt ? '0X' : '') + Math.trunc(a).toString(16).toUpperCase(); break;
     case 'o': body = (alt ? '0o' : '') + Math.trunc(a).toString(8); break;
     case 'b': body = (alt ? '0b' : '') + Math.trunc(a).toString(2); break;
-    case '%': body = (a * 100).toFixed(prec ?? 6) + '%'; break;
+    case '%': body = fixed(a * 100, prec ?? 6) + '%'; break;
     default: body = isFloat(v) ? floatRepr(a) : String(a);
   }
   return (neg ? '-' : sign === '+' ? '+' : sign === ' ' ? ' ' : '') + body;

@@ -34,11 +34,17 @@ export interface EngineConfig {
 
 const MAX_DEPTH = 200;
 
-/** `ansible.builtin.combine` -> `combine`: collection-qualified names resolve to the plain one. */
-export function shortName(name: string, known: (n: string) => boolean): string | undefined {
+const ANSIBLE_PREFIX = /^ansible\.(builtin|legacy)\./;
+
+/**
+ * `ansible.builtin.combine` -> `combine`. As in Ansible 2.14, the prefix names Ansible's own
+ * plugins (the filters and tests added from JavaScript), not Jinja2's builtins:
+ * `ansible.builtin.upper` is unknown there too.
+ */
+export function shortName(name: string, known: (n: string) => boolean, added: (n: string) => boolean): string | undefined {
   if (known(name)) return name;
-  const short = name.slice(name.lastIndexOf('.') + 1);
-  return name.includes('.') && known(short) ? short : undefined;
+  const short = name.replace(ANSIBLE_PREFIX, '');
+  return short !== name && added(short) ? short : undefined;
 }
 
 class Frame {
@@ -209,7 +215,7 @@ export class Renderer implements Runtime {
         return this.assign(s.target, this.eval(s.value, frame), frame);
       case 'setblock': {
         let v: unknown = this.capture(s.body, new Frame(frame));
-        for (const f of s.filters) v = this.applyFilter(f as Extract<Expr, { t: 'filter' }>, v, frame);
+        for (const f of s.filters) v = this.applyFilterChain(f, v, frame);
         return this.assign(s.target, v, frame);
       }
       case 'macro':
@@ -226,7 +232,7 @@ export class Renderer implements Runtime {
       }
       case 'filterblock': {
         const body = this.capture(s.body, new Frame(frame));
-        this.emit(out, pyStr(this.applyFilter(s.filter as Extract<Expr, { t: 'filter' }>, body, frame)));
+        this.emit(out, pyStr(this.applyFilterChain(s.filter, body, frame)));
         return;
       }
       case 'with': {
@@ -430,7 +436,7 @@ export class Renderer implements Runtime {
       case 'test': {
         const value = this.eval(e.value, frame);
         const [args, kwargs] = this.evalArgs(e.args, e.kwargs, frame);
-        const name = shortName(e.name, (n) => this.isTest(n));
+        const name = shortName(e.name, (n) => this.isTest(n), (n) => this.cfg.tests.has(n));
         if (name === undefined) throw new JinjaError('unknown test', `test ${e.name} is unknown`, e.span);
         return this.test(name, value, args, kwargs);
       }
@@ -471,8 +477,14 @@ export class Renderer implements Runtime {
     return [args.map((a) => this.eval(a, frame)), new Map(kwargs.map(([k, v]) => [k, this.eval(v, frame)]))];
   }
 
+  /** `{% filter a | b %}`: the innermost filter of the chain gets the block's text. */
+  private applyFilterChain(e: Expr, value: unknown, frame: Frame): unknown {
+    if (e.t !== 'filter') throw invalidOperation('expected a filter', e.span);
+    return this.applyFilter(e, e.value ? this.applyFilterChain(e.value, value, frame) : value, frame);
+  }
+
   private applyFilter(e: Extract<Expr, { t: 'filter' }>, value: unknown, frame: Frame): unknown {
-    const name = shortName(e.name, (n) => this.isFilter(n));
+    const name = shortName(e.name, (n) => this.isFilter(n), (n) => this.cfg.filters.has(n));
     if (name === undefined) throw new JinjaError('unknown filter', `filter ${e.name} is unknown`, e.span);
     const [args, kwargs] = this.evalArgs(e.args, e.kwargs, frame);
     return this.filter(name, value, args, kwargs);
