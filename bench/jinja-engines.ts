@@ -73,8 +73,18 @@ async function main(): Promise<void> {
   }
   const config = corpus.find((c) => c.name === 'a config file')!;
   const tiny: JinjaCase = { name: 'no-op', src: 'plain text, nothing to template\n', vars: {} };
-  for (const [name, run] of runners.slice(0, 2)) {
-    console.log(`${name}: config template ${timeRenders(run, config, 2000).toFixed(1)} us/render, plain text ${timeRenders(run, tiny, 2000).toFixed(1)} us/render`);
+  const value: JinjaCase = { name: 'value', src: 'http://{{ host }}:{{ port }}/', vars: { host: 'h', port: 80 }, mode: 'value' };
+  const sole: JinjaCase = { name: 'sole', src: '{{ users | map(attribute="name") | list }}', vars: corpus.find((c) => c.name === 'list value mode')!.vars, mode: 'value' };
+  const engines: Array<[string, () => JinjaEngine]> = [
+    ['minijinja-js', () => new (require('minijinja-js').Environment)()],
+    ['src/vars/jinja', () => new OurEnvironment()],
+  ];
+  for (const [name, engine] of engines) {
+    const run = templaterRunner(engine);
+    const t = new Templater(engine);
+    const cond: Runner = () => String(t.test('x is defined and x > 1 and "a" in names', { x: 2, names: ['a'] }));
+    const us = (r: Runner, c: JinjaCase) => timeRenders(r, c, 5000).toFixed(1);
+    console.log(`${name} (us per call): config template ${us(run, config)}, plain text ${us(run, tiny)}, string value ${us(run, value)}, sole expression ${us(run, sole)}, condition ${us(cond, tiny)}`);
   }
   console.log(`module load: minijinja-js ${loadTime(require.resolve('minijinja-js')).toFixed(1)} ms, src/vars/jinja ${loadTime(new URL('../src/vars/jinja/environment.js', import.meta.url).href).toFixed(1)} ms`);
 }

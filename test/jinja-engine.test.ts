@@ -65,7 +65,8 @@ describe('Jinja engine (src/vars/jinja)', () => {
 
   it('treats an attribute of an undefined value as undefined (Ansible), so default applies; printing it is an error', () => {
     assert.equal(render("{{ nope.a.b | default('d') }} {{ (nope | default({})).get('k', 'v') }}"), 'd v');
-    assert.throws(() => render('{{ nope.a }}'), (e: JinjaError) => e.kind === 'undefined value' && e.spanText === 'nope.a');
+    assert.throws(() => render('{{ nope.a }}'), (e: JinjaError) => e.kind === 'undefined value' && e.spanText === 'nope');
+    assert.throws(() => render('{{ 1 + (x > nope) }}', { x: 1 }), (e: JinjaError) => e.spanText === 'nope' && e.col === 13);
     assert.throws(() => render('{% for x in nope %}{% endfor %}'), (e: JinjaError) => e.kind === 'undefined value' && e.spanText === 'nope');
     assert.equal(render('{{ false and nope }} {{ true or nope }}'), 'False True');
   });

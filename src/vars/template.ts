@@ -1,6 +1,6 @@
 import { FilterError, filters, tests, truthy, type JinjaFunction } from './filters.js';
 import { fromEngine, printed } from './python-repr.js';
-import { isVariablePath, playbookBackslashes, pythonEscapes, soleExpression, unguardedNames, wrapOutputs } from './template-source.js';
+import { isVariablePath, playbookBackslashes, pythonEscapes, soleExpression, wrapOutputs } from './template-source.js';
 
 import { Environment } from './jinja/environment.js';
 
@@ -102,9 +102,6 @@ export class Templater {
   /** Evaluates a bare expression (`when:`, `until:`, `changed_when:`) with Python truthiness. */
   test(expression: string, context: Record<string, unknown>): boolean {
     const expr = pythonEscapes(soleExpression(expression.trim()) ?? expression);
-    // minijinja compares an undefined value without complaint; Ansible fails the task.
-    const missing = unguardedNames(expr).find((n) => !(n in context));
-    if (missing !== undefined) throw undefinedError(missing, 1, expr.search(new RegExp(`\\b${missing}\\b`)) + 1);
     return truthy(this.call(() => this.env.evalExpr(expr, context), expr, 0));
   }
 

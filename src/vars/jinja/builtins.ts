@@ -1,10 +1,10 @@
 /** Jinja2's builtin filters and tests (jinja2/filters.py, jinja2/tests.py), on the Python value model. */
-import { invalidOperation, undefinedValue } from './errors.js';
+import { invalidOperation } from './errors.js';
 import { percentFormat } from './format.js';
 import { methodOf } from './methods.js';
 import {
   dictEntries, dictGet, hasMissing, isDict, isFloat, isInt, isNumber, iterate, Namespace, newDict, num, pyCompare,
-  pyEq, PyCallable, pyFloat, pyLen, pyRepr, pyStr, truthy, tuple, Undef, type Kwargs,
+  pyEq, PyCallable, pyFloat, pyLen, pyRepr, pyStr, truthy, tuple, Undef, undefinedUse, type Kwargs,
 } from './values.js';
 
 /** What a builtin needs from the running engine. */
@@ -26,7 +26,7 @@ function arg(args: unknown[], kwargs: Kwargs, i: number, name: string, fallback:
 }
 
 function need(v: unknown): unknown {
-  if (v instanceof Undef) throw undefinedValue();
+  if (v instanceof Undef) undefinedUse(v);
   return v;
 }
 
@@ -89,7 +89,7 @@ function jsonDumps(v: unknown, indent: number | undefined, level = 0): string {
     const entries = dictEntries(v).sort(([a], [b]) => sortKey(a, b));
     return entries.length ? `{${nl}${entries.map(([k, x]) => `${jsonDumps(pyStr(k), undefined)}: ${jsonDumps(x, indent, level + 1)}`).join(sep + nl)}${end}}` : '{}';
   }
-  if (v instanceof Undef) throw undefinedValue();
+  if (v instanceof Undef) undefinedUse(v);
   throw invalidOperation(`Object of type ${typeof v} is not JSON serializable`);
 }
 

@@ -6,7 +6,7 @@ import { percentFormat } from './format.js';
 import { methodOf } from './methods.js';
 import {
   contains, dictGet, fromJs, hasMissing, isDict, isFloat, isNumber, isTuple, iterate, Namespace, newDict, num,
-  pyCompare, pyEq, PyCallable, pyFloat, pyStr, toJs, truthy, tuple, typeName, Undef, type Kwargs,
+  pyCompare, pyEq, PyCallable, pyFloat, pyStr, toJs, truthy, tuple, typeName, Undef, undefinedUse, type Kwargs,
 } from './values.js';
 
 /** A compiled template: its name and source (for error locations) and its tree. */
@@ -198,7 +198,7 @@ export class Renderer implements Runtime {
       case 'output': {
         const v = this.eval(s.expr, frame);
         if (v instanceof Undef) {
-          if (this.cfg.strict) throw undefinedValue(s.expr.span);
+          if (this.cfg.strict) throw undefinedValue(v.span ?? s.expr.span);
           return;
         }
         this.emit(out, v === null || v === undefined ? '' : pyStr(v));
@@ -305,7 +305,7 @@ export class Renderer implements Runtime {
 
   private execFor(s: Extract<Stmt, { t: 'for' }>, frame: Frame, out: Out, iterable: unknown, depth0: number): void {
     if (iterable instanceof Undef) {
-      if (this.cfg.strict) throw undefinedValue(s.iter.span);
+      if (this.cfg.strict) throw undefinedValue(iterable.span ?? s.iter.span);
       iterable = [];
     }
     let items = this.iterItems(iterable, s.iter.span);
@@ -388,7 +388,7 @@ export class Renderer implements Runtime {
 
   private truth(v: unknown, span: Span): boolean {
     if (v instanceof Undef) {
-      if (this.cfg.strict) throw undefinedValue(span);
+      if (this.cfg.strict) throw undefinedValue(v.span ?? span);
       return false;
     }
     return truthy(v);
@@ -397,7 +397,9 @@ export class Renderer implements Runtime {
   eval(e: Expr, frame: Frame): unknown {
     this.tick();
     try {
-      return this.evalInner(e, frame);
+      const v = this.evalInner(e, frame);
+      if (v instanceof Undef && !v.span) v.span = e.span;
+      return v;
     } catch (err) {
       if (err instanceof JinjaError && !err.span) err.span = e.span;
       throw err;
@@ -443,7 +445,7 @@ export class Renderer implements Runtime {
       case 'unary': {
         const v = this.eval(e.value, frame);
         if (e.op === 'not') return !this.truth(v, e.value.span);
-        if (v instanceof Undef) throw undefinedValue(e.value.span);
+        if (v instanceof Undef) undefinedUse(v);
         if (!isNumber(v)) throw invalidOperation(`bad operand type for unary ${e.op}: '${typeName(v)}'`);
         return e.op === '-' ? (isFloat(v) ? pyFloat(-num(v)) : -num(v)) : v;
       }
@@ -545,7 +547,7 @@ export class Renderer implements Runtime {
   /** Jinja2's getitem: the item first, then the attribute for a string key. */
   getitem(obj: unknown, key: unknown): unknown {
     if (obj instanceof Undef) return obj;
-    if (key instanceof Undef) throw undefinedValue();
+    if (key instanceof Undef) undefinedUse(key);
     if ((Array.isArray(obj) || typeof obj === 'string') && isNumber(key) && Number.isInteger(num(key))) {
       const items = typeof obj === 'string' ? [...obj] : obj;
       const i = num(key) < 0 ? items.length + num(key) : num(key);
@@ -582,7 +584,7 @@ export class Renderer implements Runtime {
   }
 
   private arith(op: string, a: unknown, b: unknown): unknown {
-    if (a instanceof Undef || b instanceof Undef) throw undefinedValue();
+    if (a instanceof Undef || b instanceof Undef) undefinedUse(a, b);
     if (op === '~') return pyStr(a ?? null) + pyStr(b ?? null);
     if (isNumber(a) && isNumber(b)) {
       const x = num(a);

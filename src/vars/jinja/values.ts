@@ -18,7 +18,15 @@ export function pyFloat(n: number): number | PyFloat {
 
 /** An undefined value; `name` says what was looked up, for messages. */
 export class Undef {
+  /** Where the undefined value came from (the first failure, as Ansible keeps it). */
+  span?: [number, number];
   constructor(readonly name: string) {}
+}
+
+/** Using an undefined value: an error pointing at the expression that produced it. */
+export function undefinedUse(...values: unknown[]): never {
+  const u = values.find((v): v is Undef => v instanceof Undef);
+  throw undefinedValue(u?.span);
 }
 
 export const TUPLE = Symbol('tuple');
@@ -132,13 +140,10 @@ export function typeName(v: unknown): string {
   return 'object';
 }
 
-export function failUndefined(v: unknown): void {
-  if (v instanceof Undef) throw undefinedValue();
-}
 
 /** Python's bool(); an undefined value is an error (StrictUndefined). */
 export function truthy(v: unknown): boolean {
-  if (v instanceof Undef) throw undefinedValue();
+  if (v instanceof Undef) undefinedUse(v);
   if (v === null || v === undefined || v === false || v === 0 || v === '') return false;
   if (v instanceof PyFloat) return v.v !== 0;
   if (Array.isArray(v)) return v.length > 0;
@@ -182,7 +187,7 @@ export function pyRepr(v: unknown): string {
     return isTuple(v) ? `(${inner}${v.length === 1 ? ',' : ''})` : `[${inner}]`;
   }
   if (isDict(v)) return `{${dictEntries(v).map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
-  if (v instanceof Undef) throw undefinedValue();
+  if (v instanceof Undef) undefinedUse(v);
   if (v instanceof Namespace) return `<Namespace ${pyRepr(v.attrs)}>`;
   if (v instanceof PyCallable || typeof v === 'function') return `<function ${(v as { name: string }).name}>`;
   return String(v);
@@ -195,7 +200,7 @@ export function pyStr(v: unknown): string {
 
 /** Python's ==. True == 1, 1 == 1.0; an undefined operand is an error (StrictUndefined). */
 export function pyEq(a: unknown, b: unknown): boolean {
-  if (a instanceof Undef || b instanceof Undef) throw undefinedValue();
+  if (a instanceof Undef || b instanceof Undef) undefinedUse(a, b);
   if (a === b) return true;
   if (isNumber(a) && isNumber(b)) return num(a) === num(b);
   if (a === undefined) return b === null;
@@ -226,7 +231,7 @@ export function pyCompare(a: unknown, b: unknown, op: string): boolean {
 }
 
 function order(a: unknown, b: unknown, op: string): number {
-  if (a instanceof Undef || b instanceof Undef) throw undefinedValue();
+  if (a instanceof Undef || b instanceof Undef) undefinedUse(a, b);
   if (isNumber(a) && isNumber(b)) return num(a) - num(b);
   if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
   if (Array.isArray(a) && Array.isArray(b)) {
@@ -244,7 +249,7 @@ export function iterate(v: unknown): unknown[] {
   if (Array.isArray(v)) return v;
   if (typeof v === 'string') return [...v];
   if (isDict(v)) return dictKeys(v);
-  if (v instanceof Undef) throw undefinedValue();
+  if (v instanceof Undef) undefinedUse(v);
   throw invalidOperation(`'${typeName(v)}' object is not iterable`);
 }
 
@@ -252,13 +257,13 @@ export function pyLen(v: unknown): number {
   if (typeof v === 'string') return [...v].length;
   if (Array.isArray(v)) return v.length;
   if (isDict(v)) return dictSize(v);
-  if (v instanceof Undef) throw undefinedValue();
+  if (v instanceof Undef) undefinedUse(v);
   throw invalidOperation(`object of type '${typeName(v)}' has no len()`);
 }
 
 /** Python's `in`. */
 export function contains(container: unknown, item: unknown): boolean {
-  if (container instanceof Undef) throw undefinedValue();
+  if (container instanceof Undef) undefinedUse(container);
   if (typeof container === 'string') {
     if (typeof item !== 'string') throw invalidOperation(`'in <string>' requires string as left operand, not ${typeName(item)}`);
     return container.includes(item);
