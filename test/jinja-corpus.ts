@@ -75,6 +75,10 @@ export const corpus: JinjaCase[] = [
   c('if elif else', '{% for n in [1, 5, 10] %}{% if n < 3 %}s{% elif n < 7 %}m{% else %}l{% endif %}{% endfor %}'),
   c('inline if', "{{ 'y' if x else 'n' }} {{ 'y' if not x }}", { x: false }),
   c('raw block', '{% raw %}{{ not templated }}{% endraw %}'),
+  c('raw block and trim_blocks', '{% raw %}\nabc\n{% endraw %}\nx {%- raw -%}\n  y  \n{%- endraw -%}\n  z'),
+  c('delimiters inside strings', `{{ '}}' }} {{ "{%" }} {{ x['a b'] }}`, { x: { 'a b': 1 } }),
+  c('nested loop length, reverse of a string', "{% for a in [[1, 2], [3]] %}{% for b in a %}{{ loop.index }}/{{ loop.length }} {% endfor %}{% endfor %}{{ 'abc' | reverse }}"),
+  c('to_json and to_nice_json of nested data with None and non-ASCII', '{{ q | to_json }} {{ q | to_nice_json(indent=2) }}', { q: { z: [1, { y: null }], a: 'é' } }),
   // string methods
   c('split and join', "{{ 'a,b,,c'.split(',') }} {{ ' a  b '.split() }} {{ 'a b c'.split(' ', 1) }}"),
   c('startswith endswith', "{{ 'hello'.startswith('he') }} {{ 'hello'.endswith(('x', 'lo')) }}"),

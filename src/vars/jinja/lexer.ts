@@ -102,7 +102,7 @@ export function tokenize(src: string, opts: LexOptions): Token[] {
         const end = END_RAW.exec(src);
         if (!end) throw syntaxError('unexpected end of raw block', [next, src.length]);
         trimNext = raw[2] === '-';
-        trimNewline = opts.trimBlocks && raw[2] !== '+';
+        trimNewline = false; // Jinja2 applies trim_blocks after endraw, not after raw
         pushData(src.slice(raw.index + raw[0].length, end.index), raw.index + raw[0].length, end[1] === '-');
         trimNext = end[2] === '-';
         trimNewline = opts.trimBlocks && end[2] !== '+';
