@@ -152,6 +152,8 @@ export const corpus: JinjaCase[] = [
   c('undefined default chain', "{{ (nope | default({})).get('k', 'v') }}"),
   c('syntax error', '{{ 1 + }}'),
   c('unknown filter', '{{ 1 | nosuchfilter }}'),
+  c('unknown filter in a branch that never runs', '{% if false %}{{ x | nosuch }}{% endif %}ok'),
+  c('unknown test in a branch that never runs', '{% if false %}{{ x is nosuch }}{% endif %}ok'),
   // misc
   c('math and precedence', '{{ 1 + 2 * 3 }} {{ (1 + 2) * 3 }} {{ -2 ** 2 }} {{ 10 - 2 - 3 }} {{ not true or true }}'),
   c('string multiplication', "{{ '-' * 5 }} {{ [0] * 3 }}"),

@@ -71,6 +71,12 @@ describe('Jinja engine (src/vars/jinja)', () => {
     assert.equal(render('{{ false and nope }} {{ true or nope }}'), 'False True');
   });
 
+  it('rejects an unknown filter or test when compiling, as Jinja2 does, even in a branch that never runs', () => {
+    assert.throws(() => env().addTemplate('t', '{% if false %}\n{{ x | nosuch }}{% endif %}'), (e: JinjaError) => e.kind === 'unknown filter' && e.line === 2 && e.spanText === 'x | nosuch');
+    assert.throws(() => env().addTemplate('t', '{% macro m(a=1 is nosuch) %}{% endmacro %}'), /unknown test: test nosuch is unknown/);
+    assert.throws(() => env().evalExpr('false and (x | nosuch)', {}), /unknown filter/);
+  });
+
   it('gives syntax errors a line, a column and the minijinja message shape template.ts reads', () => {
     assert.throws(() => env().addTemplate('t', 'a\n{{ x +* 1 }}'), (e: JinjaError) =>
       e.line === 2 && e.col === 7 && /^syntax error: unexpected `\*`, expected expression \(in t:2\)\n   2 > \{\{ x \+\* 1 \}\}\n     i {7}\^ syntax error$/.test(e.message));
@@ -79,7 +85,7 @@ describe('Jinja engine (src/vars/jinja)', () => {
   it('stops a template that does not end: the fuel budget', () => {
     const e = env();
     e.fuel = 10_000;
-    assert.throws(() => render('{% for i in range(1000000) %}{{ i }}{% endfor %}', {}, e), (err: JinjaError) => err.kind === 'out of fuel' && /more than 10000 steps/.test(err.message));
+    assert.throws(() => render('{% for i in range(1000000) %}{{ i }}{% endfor %}', {}, e), (err: JinjaError) => err.kind === 'out of fuel' && /ran out of fuel after 10000 steps/.test(err.message));
     e.fuel = undefined;
     assert.equal(render('{% for i in range(3) %}{{ i }}{% endfor %}', {}, e), '012');
   });
@@ -90,6 +96,14 @@ describe('Jinja engine (src/vars/jinja)', () => {
     e.outputLimit = 1000;
     assert.throws(() => render("{{ 'x' * 5000 }}", {}, e), /output too large/);
     assert.throws(() => render("{% for i in range(100) %}{{ 'y' * 20 }}{% endfor %}", {}, e), /output too large: the template produced more than 1000 characters/);
+  });
+
+  it('tells the output hook of every {{ }} output: its source, value and text', () => {
+    const e = env();
+    const seen: unknown[] = [];
+    e.outputHook = (code, value, text) => seen.push([code, value, text]);
+    assert.equal(render("a{{ x | upper }}b{{ none }}{% for i in [1] %}{{ i + 1 }}{% endfor %}", { x: 's' }, e), 'aSb2');
+    assert.deepEqual(seen, [['x | upper', 'S', 'S'], ['none', null, ''], ['i + 1', 2, '2']]);
   });
 
   it('prints Python values: floats stay floats, tuples, None as nothing (Ansible finalize)', () => {

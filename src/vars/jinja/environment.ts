@@ -8,7 +8,9 @@ import type { Expr } from './ast.js';
 import { JinjaError } from './errors.js';
 import { tokenize, tokenizeExpr } from './lexer.js';
 import { Parser } from './parser.js';
-import { Renderer, type Compiled, type EngineConfig, type JsFunction } from './render.js';
+import { builtinFilters, builtinTests } from './builtins.js';
+import { checkNames, type NameResolver } from './names-check.js';
+import { Renderer, shortName, type Compiled, type EngineConfig, type JsFunction, type OutputHook } from './render.js';
 import { toJs } from './values.js';
 
 export type UndefinedBehavior = 'strict' | 'lenient' | 'chainable' | 'semi_strict';
@@ -27,6 +29,8 @@ export class Environment {
   keepTrailingNewline = false;
   /** Characters one render may produce before it is stopped. */
   outputLimit = 256 * 1024 * 1024;
+  /** Told of every `{{ }}` output (the expression's source, its value, the text): taint tracking. */
+  outputHook: OutputHook | undefined;
   /** Resolves `{% include %}` and `{% import %}` names not added with addTemplate. */
   loader: ((name: string) => string | undefined) | undefined;
   private fuelLimit: number | undefined;
@@ -60,7 +64,7 @@ export class Environment {
     this.globals.delete(name);
   }
 
-  /** Parses and stores a template; a syntax error throws here. */
+  /** Parses and stores a template; a syntax error or an unknown filter or test name throws here. */
   addTemplate(name: string, source: string): void {
     this.templates.set(name, this.compile(name, source));
   }
@@ -90,6 +94,7 @@ export class Environment {
     if (!expr) {
       try {
         expr = new Parser(tokenizeExpr(source)).parseStandaloneExpr();
+        checkNames([{ t: 'output', expr }], this.resolver());
       } catch (e) {
         throw e instanceof JinjaError ? e.locate(tpl.name, source) : e;
       }
@@ -104,10 +109,18 @@ export class Environment {
     const src = this.keepTrailingNewline ? source : source.replace(/\r?\n$/, '');
     try {
       const body = new Parser(tokenize(src, { trimBlocks: this.trimBlocks, lstripBlocks: this.lstripBlocks })).parseTemplate();
+      checkNames(body, this.resolver());
       return { name, source, body };
     } catch (e) {
       throw e instanceof JinjaError ? e.locate(name, source) : e;
     }
+  }
+
+  /** Filter and test names as the renderer resolves them (see shortName). */
+  private resolver(): NameResolver {
+    const has = (own: Map<string, JsFunction>, builtin: object) => (name: string) =>
+      shortName(name, (n) => own.has(n) || Object.prototype.hasOwnProperty.call(builtin, n), (n) => own.has(n)) !== undefined;
+    return { filter: has(this.filters, builtinFilters), test: has(this.tests, builtinTests) };
   }
 
   private load(name: string): Compiled {
@@ -128,6 +141,7 @@ export class Environment {
       strict: this.undefinedBehavior === 'strict',
       fuel: this.fuelLimit,
       outputLimit: this.outputLimit,
+      onOutput: this.outputHook,
       load: (name) => this.load(name),
     };
   }

@@ -18,6 +18,8 @@ export interface Compiled {
 
 export type JsFunction = (...args: unknown[]) => unknown;
 
+export type OutputHook = (code: string, value: unknown, printed: string) => void;
+
 /** What the environment hands the interpreter. */
 export interface EngineConfig {
   filters: Map<string, JsFunction>;
@@ -28,6 +30,8 @@ export interface EngineConfig {
   fuel: number | undefined;
   /** Characters a render may produce. */
   outputLimit: number;
+  /** Told of every `{{ }}` output: the expression's source, its value, the text printed. */
+  onOutput: OutputHook | undefined;
   /** A template by name (include, import); throws when it does not exist. */
   load(name: string): Compiled;
 }
@@ -166,7 +170,7 @@ export class Renderer implements Runtime {
   private tick(n = 1): void {
     this.steps += n;
     if (this.cfg.fuel !== undefined && this.steps > this.cfg.fuel) {
-      throw new JinjaError('out of fuel', `the template took more than ${this.cfg.fuel} steps (a loop that does not end, or far too much work)`);
+      throw new JinjaError('out of fuel', `the engine ran out of fuel after ${this.cfg.fuel} steps (a loop that does not end, or far too much work)`);
     }
   }
 
@@ -201,7 +205,9 @@ export class Renderer implements Runtime {
           if (this.cfg.strict) throw undefinedValue(v.span ?? s.expr.span);
           return;
         }
-        this.emit(out, v === null || v === undefined ? '' : pyStr(v));
+        const text = v === null || v === undefined ? '' : pyStr(v);
+        this.cfg.onOutput?.(this.template.source.slice(s.expr.span[0], s.expr.span[1]), v, text);
+        this.emit(out, text);
         return;
       }
       case 'if':
