@@ -6,6 +6,7 @@ import {
   ExitCode,
   fanOut,
   formatError,
+  htmlReporter,
   jsonReporter,
   loadRun,
   OptionsError,
@@ -75,6 +76,7 @@ function program(out: (s: string) => void, err: (s: string) => void): Command {
     .option('--vault-password-file <file>', 'file (or executable) holding the vault password (repeatable)', collect, [])
     .option('-J, --ask-vault-pass', 'ask for the vault password', false)
     .option('--json <file>', 'write the whole result as JSON to this file')
+    .option('--report <file.html>', 'write the run as one self-contained HTML page: hosts x tasks, changes, diffs, timeline, recap')
     .option('--stats', 'after the recap, per host: round trips, channels, bytes sent and received, time connecting, probing, applying', false)
     .option('-v, --verbose', 'more output (-vv, -vvv for more)', (_v: string, prev: number) => prev + 1, 0)
     .option('--syntax-check', 'load and validate everything, run nothing', false)
@@ -121,6 +123,7 @@ interface CliOptions {
   askBecomePass: boolean;
   hostKeyChecking?: string;
   json?: string;
+  report?: string;
   stats: boolean;
   verbose: number;
   syntaxCheck: boolean;
@@ -214,6 +217,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     const plainOpts = { write: out, style: style(color), verbosity: options.verbosity, diff: options.diff, check: options.check, stats: o.stats };
     const reporters: Reporter[] = [interactive ? (await import('../output/live.js')).liveReporter(plainOpts) : plainReporter(plainOpts)];
     if (options.jsonFile) reporters.push(jsonReporter(options.jsonFile));
+    if (o.report) reporters.push(htmlReporter(o.report, io.cwd));
     const reporter = fanOut(reporters);
     const policy = o.hostKeyChecking;
     if (policy !== undefined && !['strict', 'accept-new', 'off'].includes(policy)) throw new OptionsError(`--host-key-checking must be strict, accept-new or off, not '${policy}'`);

@@ -1,8 +1,8 @@
 import { FilterError, filters, tests, truthy, type JinjaFunction } from './filters.js';
 import { fromEngine, printed } from './python-repr.js';
-import { isVariablePath, playbookBackslashes, pythonEscapes, soleExpression, wrapOutputs } from './template-source.js';
-
 import { Environment } from './jinja/environment.js';
+import { taintOutput } from './taint.js';
+import { isVariablePath, playbookBackslashes, pythonEscapes, soleExpression, wrapOutputs } from './template-source.js';
 
 /** What the templater needs of a Jinja engine: src/vars/jinja's Environment (or minijinja-js's, as the measurement runs it). */
 export type JinjaEngine = Pick<Environment, 'debug' | 'trimBlocks' | 'keepTrailingNewline' | 'enablePyCompat' | 'addTemplate' | 'renderTemplate' | 'evalExpr'> & {
@@ -15,6 +15,11 @@ export type JinjaEngine = Pick<Environment, 'debug' | 'trimBlocks' | 'keepTraili
    * need no wrapping through the Python printing filter.
    */
   readonly printsPython?: boolean;
+  /** With printsPython: told of every `{{ }}` output, as the printing filter is otherwise. */
+  outputHook?: (code: string, value: unknown, printed: string) => void;
+  /** Characters one render may produce (the engine stops it there; minijinja has no such cap). */
+  outputLimit?: number;
+  fuel: number | null | undefined;
 };
 
 /** A template failed: syntax, an undefined name, or a filter's complaint. */
@@ -34,6 +39,14 @@ export class TemplateError extends Error {
 
 const PY_FILTER = '__senex_py';
 
+/**
+ * No template may run without end or fill the controller's memory: a render stops after this
+ * many engine instructions (about 0.7 s here; the shipped roles' biggest template needs far
+ * less) and its output may not pass this size. The controller stays responsive to SIGINT.
+ */
+export const TEMPLATE_FUEL = 20_000_000;
+export const TEMPLATE_MAX_OUTPUT = 64 * 1024 * 1024;
+
 const trailingNewlines = (s: string) => s.length - s.replace(/\n+$/, '').length;
 
 /**
@@ -47,7 +60,7 @@ function preserveTrailingNewlines(source: string, out: string): string {
 
 /**
  * Jinja2 as Ansible configures it (trim_blocks, strict undefined, trailing newline kept),
- * on minijinja, with Ansible's filters and tests and Python's way of printing values.
+ * on src/vars/jinja, with Ansible's filters and tests and Python's way of printing values.
  * Compiled templates are cached by source, so each is parsed once per run.
  */
 export class Templater {
@@ -57,6 +70,8 @@ export class Templater {
   // A JS exception inside a filter would panic the wasm engine; filters record it here
   // instead and the render that called them throws it afterwards.
   private filterError: Error | undefined;
+  // The context of the render in progress, for taintOutput (filters see only their arguments).
+  private context: Record<string, unknown> = {};
 
   constructor(engine: () => JinjaEngine = () => new Environment()) {
     this.env = engine();
@@ -66,6 +81,12 @@ export class Templater {
     this.env.trimBlocks = true;
     this.env.keepTrailingNewline = true;
     this.env.enablePyCompat();
+    this.env.fuel = TEMPLATE_FUEL;
+    this.env.outputLimit = TEMPLATE_MAX_OUTPUT;
+    this.env.outputHook = (code, v, out) => {
+      const value = fromEngine(v);
+      taintOutput(code, typeof value === 'string' ? out : value, this.context);
+    };
     for (const [name, fn] of Object.entries(filters)) this.env.addFilter(name, this.guard(name, fn, ''));
     for (const [name, fn] of Object.entries(tests)) this.env.addTest(name, this.guard(name, fn, false));
     this.env.addFilter(PY_FILTER, (v: unknown, ...[defined, code, line, col]: unknown[]) => {
@@ -75,14 +96,18 @@ export class Templater {
         this.filterError ??= undefinedError(String(code), line as number, col as number);
         return '';
       }
-      return printed(fromEngine(v));
+      const value = fromEngine(v);
+      const out = printed(value);
+      if (code !== undefined) taintOutput(String(code), typeof value === 'string' ? out : value, this.context);
+      return out;
     });
   }
 
   /** Renders a template to text, as Ansible's template module does. */
   render(source: string, context: Record<string, unknown>): string {
     const name = this.compile(source);
-    return preserveTrailingNewlines(source, this.call(() => this.env.renderTemplate(name, context), source));
+    this.context = context;
+    return preserveTrailingNewlines(source, bounded(this.call(() => this.env.renderTemplate(name, context), source)));
   }
 
   /**
@@ -96,7 +121,9 @@ export class Templater {
     const expr = pythonEscapes(sole);
     const value = this.call(() => this.env.evalExpr(expr, context), source, source.indexOf(expr));
     if (value === undefined && isVariablePath(expr)) throw undefinedError(expr.trim(), 1, source.indexOf(expr) + 1);
-    return fromEngine(value);
+    const result = fromEngine(typeof value === 'string' ? bounded(value) : value);
+    taintOutput(expr, result, context);
+    return result;
   }
 
   /** Evaluates a bare expression (`when:`, `until:`, `changed_when:`) with Python truthiness. */
@@ -176,6 +203,11 @@ export class Templater {
   }
 }
 
+function bounded(out: string): string {
+  if (out.length > TEMPLATE_MAX_OUTPUT) throw new TemplateError(`template output is larger than ${TEMPLATE_MAX_OUTPUT / 1024 / 1024} MiB (${out.length} characters); a template's output must stay below that`);
+  return out;
+}
+
 function undefinedError(name: string, line?: number, col?: number): TemplateError {
   return new TemplateError(`'${name}' is undefined`, line, col, name);
 }
@@ -209,6 +241,8 @@ function toTemplateError(e: unknown, source: string, exprOffset?: number): Templ
     }
   }
   if (exprOffset !== undefined && line === undefined) line = 1;
+  if (/^output too large/.test(what)) return new TemplateError(`template output is larger than ${TEMPLATE_MAX_OUTPUT / 1024 / 1024} MiB (${what.replace(/^output too large: /, '')}); a template's output must stay below that`, line, col);
+  if (/ran out of fuel/.test(what)) return new TemplateError(`template stopped after ${TEMPLATE_FUEL} steps (a loop that never ends, or far too much work for one template); make it do less`, line, col);
   if (/^undefined value/.test(what) && spanned) return undefinedError(spanned.replace(/^\(+|\)+$/g, ''), line, col);
   return new TemplateError(what.replace(/^syntax error: /, 'template syntax error: '), line, col);
 }
