@@ -75,6 +75,10 @@ describe('templating (Jinja2 as Ansible configures it)', () => {
     assert.equal(t.test('xs', { xs: [] }), false);
     assert.equal(t.test('x is defined and x', { }), false);
     assert.equal(t.test('x | default(false)', {}), false);
+    // as Jinja2 does, an operand never evaluated may be undefined; a compared one may not
+    assert.equal(t.test('false and x', {}), false);
+    assert.equal(t.test('true or x.y', {}), true);
+    assert.throws(() => t.test('1 == 1 and x == 2', {}), (e: TemplateError) => e.message === "'x' is undefined" && e.col === 12);
   });
 });
 

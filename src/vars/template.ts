@@ -1,13 +1,27 @@
-import { createRequire } from 'node:module';
 import { FilterError, filters, tests, truthy, type JinjaFunction } from './filters.js';
 import { lookupGlobals } from './lookups/index.js';
 import { fromEngine, printed } from './python-repr.js';
+import { Environment } from './jinja/environment.js';
 import { taintOutput } from './taint.js';
-import { isVariablePath, playbookBackslashes, pythonEscapes, soleExpression, unguardedNames, wrapOutputs } from './template-source.js';
+import { isVariablePath, playbookBackslashes, pythonEscapes, soleExpression, wrapOutputs } from './template-source.js';
 
-// minijinja-js is CommonJS with a wasm payload; load it the CommonJS way.
-const require = createRequire(import.meta.url);
-const { Environment } = require('minijinja-js') as typeof import('minijinja-js');
+/** What the templater needs of a Jinja engine: src/vars/jinja's Environment (or minijinja-js's, as the measurement runs it). */
+export type JinjaEngine = Pick<Environment, 'debug' | 'trimBlocks' | 'keepTrailingNewline' | 'enablePyCompat' | 'addTemplate' | 'renderTemplate' | 'evalExpr' | 'addGlobal'> & {
+  undefinedBehavior: string;
+  addFilter(name: string, fn: JinjaFunction): void;
+  addTest(name: string, fn: JinjaFunction): void;
+  /**
+   * The engine prints `{{ }}` values as Python's str() with Ansible's finalize, and an
+   * undefined output is an "undefined value" error spanning its expression: outputs then
+   * need no wrapping through the Python printing filter.
+   */
+  readonly printsPython?: boolean;
+  /** With printsPython: told of every `{{ }}` output, as the printing filter is otherwise. */
+  outputHook?: (code: string, value: unknown, printed: string) => void;
+  /** Characters one render may produce (the engine stops it there; minijinja has no such cap). */
+  outputLimit?: number;
+  fuel: number | null | undefined;
+};
 
 /** A template failed: syntax, an undefined name, or a filter's complaint. */
 export class TemplateError extends Error {
@@ -47,11 +61,12 @@ function preserveTrailingNewlines(source: string, out: string): string {
 
 /**
  * Jinja2 as Ansible configures it (trim_blocks, strict undefined, trailing newline kept),
- * on minijinja, with Ansible's filters and tests and Python's way of printing values.
+ * on src/vars/jinja, with Ansible's filters and tests and Python's way of printing values.
  * Compiled templates are cached by source, so each is parsed once per run.
  */
 export class Templater {
-  private readonly env = new Environment();
+  private readonly env: JinjaEngine;
+  private readonly wrap: (source: string) => string;
   private readonly compiled = new Map<string, string | TemplateError>();
   // A JS exception inside a filter would panic the wasm engine; filters record it here
   // instead and the render that called them throws it afterwards.
@@ -59,22 +74,29 @@ export class Templater {
   // The context of the render in progress, for taintOutput (filters see only their arguments).
   private context: Record<string, unknown> = {};
 
-  constructor() {
+  constructor(engine: () => JinjaEngine = () => new Environment()) {
+    this.env = engine();
+    this.wrap = this.env.printsPython ? (source) => source : (source) => wrapOutputs(source, PY_FILTER);
     this.env.debug = true; // error messages carry the span of the failing expression
     this.env.undefinedBehavior = 'strict';
     this.env.trimBlocks = true;
     this.env.keepTrailingNewline = true;
     this.env.enablePyCompat();
     this.env.fuel = TEMPLATE_FUEL;
+    this.env.outputLimit = TEMPLATE_MAX_OUTPUT;
+    this.env.outputHook = (code, v, out) => {
+      const value = fromEngine(v);
+      taintOutput(code, typeof value === 'string' ? out : value, this.context);
+    };
     for (const [name, fn] of Object.entries(filters)) this.env.addFilter(name, this.guard(name, fn, ''));
     for (const [name, fn] of Object.entries(tests)) this.env.addTest(name, this.guard(name, fn, false));
     // lookup()/query()/q(): the plugins read the calling task's context (see lookups/index.ts).
     for (const [name, fn] of Object.entries(lookupGlobals)) this.env.addGlobal(name, this.guard(name, fn, null));
-    this.env.addFilter(PY_FILTER, (v: unknown, defined?: boolean, code?: string, line?: number, col?: number) => {
+    this.env.addFilter(PY_FILTER, (v: unknown, ...[defined, code, line, col]: unknown[]) => {
       // Strict mode lets an undefined value reach a filter, and a filter sees none as
       // undefined too: the template passes `is defined` along for plain variable paths.
       if (defined === false) {
-        this.filterError ??= undefinedError(String(code), line, col);
+        this.filterError ??= undefinedError(String(code), line as number, col as number);
         return '';
       }
       const value = fromEngine(v);
@@ -110,9 +132,6 @@ export class Templater {
   /** Evaluates a bare expression (`when:`, `until:`, `changed_when:`) with Python truthiness. */
   test(expression: string, context: Record<string, unknown>): boolean {
     const expr = pythonEscapes(soleExpression(expression.trim()) ?? expression);
-    // minijinja compares an undefined value without complaint; Ansible fails the task.
-    const missing = unguardedNames(expr).find((n) => !(n in context) && !(n in lookupGlobals));
-    if (missing !== undefined) throw undefinedError(missing, 1, expr.search(new RegExp(`\\b${missing}\\b`)) + 1);
     return truthy(this.call(() => this.env.evalExpr(expr, context), expr, 0));
   }
 
@@ -144,7 +163,7 @@ export class Templater {
     if (entry === undefined) {
       const name = `t${this.compiled.size}`;
       try {
-        this.env.addTemplate(name, wrapOutputs(source, PY_FILTER));
+        this.env.addTemplate(name, this.wrap(source));
         entry = name;
       } catch (e) {
         entry = toTemplateError(e, source);
@@ -225,6 +244,7 @@ function toTemplateError(e: unknown, source: string, exprOffset?: number): Templ
     }
   }
   if (exprOffset !== undefined && line === undefined) line = 1;
+  if (/^output too large/.test(what)) return new TemplateError(`template output is larger than ${TEMPLATE_MAX_OUTPUT / 1024 / 1024} MiB (${what.replace(/^output too large: /, '')}); a template's output must stay below that`, line, col);
   if (/ran out of fuel/.test(what)) return new TemplateError(`template stopped after ${TEMPLATE_FUEL} steps (a loop that never ends, or far too much work for one template); make it do less`, line, col);
   if (/^undefined value/.test(what) && spanned) return undefinedError(spanned.replace(/^\(+|\)+$/g, ''), line, col);
   return new TemplateError(what.replace(/^syntax error: /, 'template syntax error: '), line, col);
