@@ -86,7 +86,7 @@ describe('faults on the lab', function () {
     assert.match(r.stdout, /fatal: \[lab2\]: UNREACHABLE! => connection lost: 198\.18\.2\.2: Keepalive timeout \(during task 'the task the fault hits'\)/);
     assert.match(r.stdout, /TASK \[after the fault\] \*+\nchanged: \[lab\d\]\nchanged: \[lab\d\]\n\n/);
     for (const h of ['lab1', 'lab3']) assert.deepEqual([recap(r.stdout, h).failed, recap(r.stdout, h).unreachable], [0, 0], h);
-    // ServerAliveInterval 5 s x ServerAliveCountMax 3 (README, "SSH"): detection at 15-20 s.
+    // ServerAliveInterval 5 s x ServerAliveCountMax 3 (docs/ssh.md): detection at 15-20 s.
     // Anything much longer would be the hang this test exists to catch.
     assert.ok(afterCut < 30_000, `the run took ${afterCut} ms after the cut`);
     execFileSync('ip', ['link', 'set', 'sxlab2', 'up']);

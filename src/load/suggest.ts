@@ -32,5 +32,5 @@ export function didYouMean(name: string, known: Iterable<string>, what = 'one of
   const list = [...known];
   const guess = closest(name, list);
   if (guess) return `did you mean '${guess}'?`;
-  return list.length <= 12 ? `expected ${what}: ${list.sort().join(', ')}` : `see the README for the supported ${what === 'one of' ? 'names' : what}`;
+  return list.length <= 12 ? `expected ${what}: ${list.sort().join(', ')}` : what === 'one of' ? 'see docs/modules.md for the supported modules' : `none of the ${list.length} ${what} is close`;
 }

@@ -15,7 +15,7 @@ export function markFinal<T extends Vars>(layer: T): T {
 
 /**
  * The variables one task sees on one host: layers from lowest to highest precedence
- * (see README "Variable precedence"). Immutable; `with` makes a child scope. Values are
+ * (see docs/variables.md, "Precedence"). Immutable; `with` makes a child scope. Values are
  * stored raw and templated lazily on use, as Ansible does, so a role default may refer
  * to a variable that is only set later.
  */

@@ -22,6 +22,9 @@ export function runProcess(cmd: string, args: string[], opts: { cwd: string; env
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    // A program that exits without reading its stdin (`command -v`) closes the pipe: EPIPE
+    // here is its business, and the exit code says how it went.
+    child.stdin.on('error', () => {});
     child.stdin.end(opts.input ?? '');
   });
 }

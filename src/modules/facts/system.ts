@@ -2,7 +2,7 @@ import type { Probe } from '../types.js';
 
 /**
  * The facts `gather_facts` collects in one command: a documented subset of Ansible's
- * (see README "Facts"). Anything the host cannot tell is left undefined, never guessed.
+ * (see docs/modules.md, "Facts"). Anything the host cannot tell is left undefined, never guessed.
  */
 export function systemFactsProbe(): Probe<Record<string, unknown>> {
   // Shell builtins read what files hold (no process), and each program runs once with its

@@ -17,7 +17,7 @@ export interface SshDefaults {
   warn: (message: string) => void;
 }
 
-/** Connect timeout and keepalive when nothing else says: documented in the README. */
+/** Connect timeout and keepalive when nothing else says: documented in docs/ssh.md. */
 export const DEFAULT_CONNECT_TIMEOUT_S = 10;
 export const DEFAULT_KEEPALIVE_INTERVAL_S = 5;
 export const DEFAULT_KEEPALIVE_COUNT_MAX = 3;
