@@ -76,7 +76,7 @@ function inherit(parent: Inherited, data: Record<string, unknown>): Inherited {
   };
 }
 
-const keywordSchema = {
+export const keywordSchema = {
   type: 'object',
   properties: {
     name: { type: 'string' },
