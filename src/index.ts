@@ -11,8 +11,9 @@ export { loadYamlFile, parseYaml } from './load/yaml.js';
 export type { Play, Playbook, Task, TaskNode } from './load/model.js';
 export { matchHosts } from './inventory/pattern.js';
 export { plainReporter } from './output/plain.js';
-// The live (TTY) reporter is src/output/live.ts, loaded only on a terminal: listr2 costs ~0.2 s to load.
+// The live (TTY) reporter is src/output/live.ts, loaded only on a terminal (with ora's spinner for the loading).
 export { jsonReporter, fanOut } from './output/json.js';
+export { htmlReporter } from './output/report.js';
 export { style, wantsColor } from './output/style.js';
 export type { Reporter, RunEvent, HostStats } from './output/events.js';
 export { Templater } from './vars/template.js';

@@ -47,6 +47,27 @@ describe('documentation', () => {
     assert.deepEqual(broken, []);
   });
 
+  it("docs/roles.md lists every role's every default variable, with the default the file has", () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'roles.md'), 'utf8');
+    const wrong: string[] = [];
+    for (const role of readdirSync(join(ROOT, 'roles'))) {
+      const file = join(ROOT, 'roles', role, 'defaults', 'main.yml');
+      if (!existsSync(file)) continue;
+      if (!doc.includes(`\n### ${role}\n`)) wrong.push(`no section for role ${role}`);
+      for (const line of readFileSync(file, 'utf8').split('\n')) {
+        const m = /^([a-z0-9_]+):(.*)$/.exec(line);
+        if (!m) continue;
+        const [, name, value] = m as unknown as [string, string, string];
+        const row = new RegExp(`^\\| \`${name}\` \\| (.*?) \\|`, 'm').exec(doc);
+        if (!row) wrong.push(`roles/${role}: ${name} is not in docs/roles.md`);
+        else if (value.trim() === '' ? row[1] !== '(several lines)' : !line.startsWith(`${name}: ${row[1]!.replace(/^`|`$/g, '').replace(/\\\|/g, '|')}`)) {
+          wrong.push(`roles/${role}: ${name} defaults to ${value.trim()}, docs/roles.md says ${row[1]}`);
+        }
+      }
+    }
+    assert.deepEqual(wrong, []);
+  });
+
   it(`README.md stays a front door (at most ${README_MAX_BYTES} bytes; the rest belongs in docs/)`, () => {
     const size = statSync(join(ROOT, 'README.md')).size;
     assert.ok(size <= README_MAX_BYTES, `README.md is ${size} bytes: move detail into a docs/ file and link it`);

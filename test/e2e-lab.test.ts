@@ -1,12 +1,47 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { parse } from 'yaml';
 import { join } from 'node:path';
 import { up } from '../lab/lab.js';
 import { recap, runCli } from './helpers/cli.js';
 import { fingerprintGuest, inGuest, LAB_ENV, LAB_INVENTORY, requireLab, type LabHostState } from './helpers/lab.js';
 import { FIXTURES } from './helpers/paths.js';
+import { dumpDom, gridsOf, requireChromium, resultHtml, screenshot, textOf } from './helpers/browser.js';
+import { testdir } from './helpers/testdir.js';
+import { decryptVault } from '../src/vault/format.js';
 
 const DIR = join(FIXTURES, 'e2e');
+
+// The loopback --report test's playbook (test/report.test.ts), on the lab, with a secret from the lab's vault.
+const REPORT_PLAYBOOK = `- name: report on the lab
+  hosts: lab
+  gather_facts: false
+  become: true
+  tasks:
+    - name: config file
+      copy: {dest: /etc/e2e-report.conf, content: "listen = 80\\nname = {{ inventory_hostname }}\\n"}
+    - name: raise the port
+      lineinfile: {path: /etc/e2e-report.conf, regexp: "^listen", line: "listen = 8080"}
+    - name: the secret file
+      copy: {dest: /etc/e2e-report.secret, content: "password = {{ vault_grafana_admin_password }}\\n", mode: "0600"}
+    - name: only on lab2
+      command: "true"
+      when: inventory_hostname == 'lab2'
+    - name: fails on lab3
+      command: "sh -c 'echo cannot reach the database >&2; exit 3'"
+      when: inventory_hostname == 'lab3'
+    - name: say the password
+      debug: {msg: "connecting with {{ vault_grafana_admin_password }}"}
+`;
+
+/** A value of the lab's own vault (inventory/lab/group_vars/senex/vault.yml), opened with its password. */
+function labVaultValue(name: string): string {
+  const password = readFileSync(LAB_ENV.ANSIBLE_VAULT_PASSWORD_FILE, 'utf8').trim();
+  const text = readFileSync(join(LAB_INVENTORY, 'group_vars', 'senex', 'vault.yml'), 'utf8');
+  const vars = parse(decryptVault(text, [{ label: 'default', password, source: 'the lab' }]).plaintext.toString('utf8')) as Record<string, string>;
+  assert.ok(vars[name] && vars[name].length >= 4, `the lab's vault has no ${name}`);
+  return vars[name];
+}
 const play = (...args: string[]) => runCli(['site.yml', '-i', LAB_INVENTORY, ...args], { cwd: DIR, env: LAB_ENV });
 const tasksRun = (stdout: string) => [...stdout.matchAll(/^TASK \[(.*)\]/gm)].map((m) => m[1]);
 
@@ -80,6 +115,36 @@ describe('end to end on the lab', function () {
     const r = await play('--phase', '2');
     assert.deepEqual(tasksRun(r.stdout), ['Gathering Facts', 'e2e-app : app directory owned by the app user', 'e2e-app : app files', 'e2e-app : a file written as the app user', 'e2e-app : check who wrote it']);
     assert.equal(recap(r.stdout, 'lab1').changed, 1);
+  });
+
+  it('--report of a lab run, opened in headless Chromium: the grid and a diff from the DOM, a screenshot, no vaulted secret', async function () {
+    requireChromium(this);
+    const t = testdir({ 'site.yml': REPORT_PLAYBOOK });
+    try {
+      for (const h of hosts) inGuest(h, 'rm -f /etc/e2e-report.conf /etc/e2e-report.secret');
+      const r = await runCli(['site.yml', '-i', LAB_INVENTORY, '--diff', '--report', 'report.html'], { cwd: t.dir, env: LAB_ENV });
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      const secret = labVaultValue('vault_grafana_admin_password');
+      const file = join(t.dir, 'report.html');
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      assert.ok(!readFileSync(file, 'utf8').includes(secret), 'a vaulted secret of the lab is in the report');
+      const dom = await dumpDom(file);
+      const [grid] = gridsOf(dom);
+      assert.deepEqual(grid!.hosts, ['lab1', 'lab2', 'lab3']);
+      const row = (name: string) => grid!.tasks.find((task) => task.name === name)?.cells;
+      assert.deepEqual(row('raise the port'), ['changed', 'changed', 'changed']);
+      assert.deepEqual(row('only on lab2'), ['skipped', 'changed', 'skipped']);
+      assert.deepEqual(row('fails on lab3'), ['skipped', 'skipped', 'failed']);
+      assert.deepEqual(row('say the password'), ['ok', 'ok', 'none']);
+      assert.match(resultHtml(dom, 'd-0-1-1'), /<span class="dr">-listen = 80<\/span>\n<span class="da">\+listen = 8080<\/span>/);
+      assert.match(textOf(resultHtml(dom, 'd-0-2-0')), /content hidden: absent -> sha256/);
+      assert.match(textOf(resultHtml(dom, 'd-0-5-0')), /connecting with \*{8}/);
+      await screenshot(file, '/tmp/senex-report-lab.png');
+      console.log('      screenshot: /tmp/senex-report-lab.png');
+    } finally {
+      for (const h of hosts) inGuest(h, 'rm -f /etc/e2e-report.conf /etc/e2e-report.secret');
+      t.cleanup();
+    }
   });
 
   it('a host whose sshd is stopped is UNREACHABLE (exit 3); the others converge', async () => {

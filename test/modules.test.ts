@@ -6,6 +6,7 @@ import { absent, dir, file } from './helpers/facts.js';
 
 const ctx: ModuleContext = {
   readControllerFile: (_kind, path) => ({ path, content: Buffer.from(`content of ${path}\n`) }),
+  controllerContent: (_kind, path) => ({ path, content: Buffer.from(`content of ${path}\n`) }),
   renderTemplate: (source) => source.toUpperCase(),
   test: (e) => e === 'true',
   lookupVar: (n) => `value of ${n}`,

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { VarScope } from '../src/vars/scope.js';
 import { Templater, TemplateError } from '../src/vars/template.js';
+import { literalTemplate } from '../src/vars/template-source.js';
+import { clearSecrets, redact, registerSecret } from '../src/vault/redact.js';
 
 const t = new Templater();
 const render = (src: string, ctx: Record<string, unknown> = {}) => t.render(src, ctx);
@@ -91,5 +93,34 @@ describe('variable scopes', () => {
   it('says which variable failed when a nested one is undefined', () => {
     const scope = new VarScope([{ url: 'http://{{ hots }}' }], t);
     assert.throws(() => scope.render('{{ url }}'), /while templating 'url': 'hots' is undefined/);
+  });
+});
+
+describe('templating: limits, taint and literal text (issue 16 items 2 and 7)', () => {
+  it('a template that never ends stops with an error, and the engine keeps working', () => {
+    const endless = '{% for a in range(10000) %}{% for b in range(10000) %}{% for c in range(10000) %}{% endfor %}{% endfor %}{% endfor %}';
+    assert.throws(() => t.render(endless, {}), (e: unknown) => e instanceof TemplateError && /template stopped after \d+ steps/.test(e.message));
+    assert.equal(t.render('{{ 1 + 1 }}', {}), '2');
+  });
+
+  it('output larger than the limit is an error', () => {
+    assert.throws(() => t.template('{{ "x" * 70000000 }}', {}), /template output is larger than 64 MiB/);
+  });
+
+  it('what is computed from a secret is masked; lookups, numbers and literals are not registered', () => {
+    clearSecrets();
+    registerSecret('s3cret-value');
+    const ctx = { pw: 's3cret-value', db: { host: 'db.internal', pw: 's3cret-value' }, user: 'admin' };
+    const out = t.render('{{ pw | b64encode }} {{ pw[0:5] }} {{ (user ~ ":" ~ pw) | b64encode }} {{ db.host }} {{ pw | length }} {{ "on" if pw else "off" }}', ctx);
+    assert.equal(redact(out), '******** ******** ******** db.internal 12 on');
+    assert.equal(redact(String(t.template('{{ pw | upper }}', ctx))), '********');
+    clearSecrets();
+  });
+
+  it('literalTemplate renders to its text exactly (!unsafe)', () => {
+    for (const text of ['{{ x }}', '\n{% if %}\n', '{% endraw %}{{', "it's {# not #} \\ {{ \"q\" }}\n"]) {
+      assert.equal(t.render(literalTemplate(text), {}), text);
+      assert.equal(t.template(literalTemplate(text), {}), text);
+    }
   });
 });

@@ -71,6 +71,16 @@ describe('vault: the Ansible Vault format', function () {
     assert.equal(redact('a hunter22-long and hunter22, no'), 'a ******** and ********, no');
     clearSecrets();
   });
+
+  it('masks a secret in its escaped forms: JSON, JSON in JSON, Python repr, YAML and shell quoting (issue 16 item 6)', () => {
+    clearSecrets();
+    const s = `a"b\\c'd\ne`;
+    registerSecret(s);
+    const forms = [JSON.stringify(s), JSON.stringify(JSON.stringify(s)), `'a"b\\\\c\\'d\\ne'`, `'a"b\\c''d`, `'a"b\\c'\\''d`];
+    for (const form of forms) assert.ok(!redact(`x ${form} y`).includes('b\\'), `${form} -> ${redact(form)}`);
+    assert.equal(redact(JSON.stringify({ k: s })), '{"k":"********"}');
+    clearSecrets();
+  });
 });
 
 describe('vault: the CLI', function () {

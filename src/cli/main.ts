@@ -60,6 +60,7 @@ function program(out: (s: string) => void, err: (s: string) => void): Command {
     .option('--vault-password-file <file>', 'file (or executable) holding the vault password (repeatable)', collect, [])
     .option('-J, --ask-vault-pass', 'ask for the vault password', false)
     .option('--json <file>', 'write the whole result as JSON to this file')
+    .option('--report <file.html>', 'write the run as one self-contained HTML page: hosts x tasks, changes, diffs, timeline, recap')
     .option('--stats', 'after the recap, per host: round trips, channels, bytes sent and received, time connecting, probing, applying', false)
     .option('-v, --verbose', 'more output (-vv, -vvv for more)', (_v: string, prev: number) => prev + 1, 0)
     .option('--syntax-check', 'load and validate everything, run nothing', false)
@@ -106,6 +107,7 @@ interface CliOptions {
   askBecomePass: boolean;
   hostKeyChecking?: string;
   json?: string;
+  report?: string;
   stats: boolean;
   verbose: number;
   syntaxCheck: boolean;
@@ -172,7 +174,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
       throw e;
     }
     const opts = cmd.opts<CliOptions>();
-    const [{ connector, fanOut, jsonReporter, loadRun, OptionsError, plainReporter, runLoaded }, { listHosts, listTags, listTasks }, { askHidden, askOnce }, { loadVaultSecrets, setVaultSecrets }, { registerSecret }] = await Promise.all([
+    const [{ connector, fanOut, htmlReporter, jsonReporter, loadRun, OptionsError, plainReporter, runLoaded }, { listHosts, listTags, listTasks }, { askHidden, askOnce }, { loadVaultSecrets, setVaultSecrets }, { registerSecret }] = await Promise.all([
       import('../index.js'),
       import('./list.js'),
       import('./prompt.js'),
@@ -208,6 +210,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     const plainOpts = { write: out, style: style(color), verbosity: options.verbosity, diff: options.diff, check: options.check, stats: o.stats };
     const reporters: Reporter[] = [interactive ? (await import('../output/live.js')).liveReporter(plainOpts) : plainReporter(plainOpts)];
     if (options.jsonFile) reporters.push(jsonReporter(options.jsonFile));
+    if (o.report) reporters.push(htmlReporter(o.report, io.cwd));
     const reporter = fanOut(reporters);
     const policy = o.hostKeyChecking;
     if (policy !== undefined && !['strict', 'accept-new', 'off'].includes(policy)) throw new OptionsError(`--host-key-checking must be strict, accept-new or off, not '${policy}'`);

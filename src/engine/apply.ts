@@ -2,11 +2,12 @@ import { containsSecret } from '../vault/redact.js';
 import type { Attrs, Change } from '../modules/types.js';
 import { splitShellWords } from '../modules/shell-words.js';
 import { quote, shellJoin } from '../transport/quote.js';
+import type { StreamSource } from '../transport/types.js';
 
 /** What the engine sends to the host to carry out one change. */
 export interface ApplyCommand {
   script: string;
-  stdin?: string | Buffer | undefined;
+  stdin?: string | Buffer | StreamSource | undefined;
 }
 
 /** Exit code our write script uses when `validate` rejects the new content. */

@@ -11,7 +11,7 @@ import { describeUnreachable, UnreachableError } from '../transport/types.js';
 import { prefetchProbes, tasksAhead } from './prefetch.js';
 import { isTemplated } from '../vars/template-source.js';
 import type { Templater } from '../vars/template.js';
-import type { Vars } from '../vars/scope.js';
+import { markFinal, type Vars } from '../vars/scope.js';
 import type { HostRun } from './host-run.js';
 import type { RunOptions } from './options.js';
 import { pool } from './pool.js';
@@ -222,7 +222,8 @@ export class PlayRunner {
         const loopVar = include.loopControl?.loopVar ?? 'item';
         const list: Array<{ tasks: TaskNode[]; vars: Vars }> = [];
         for (const item of items) {
-          const vars: Vars = item === undefined ? {} : { [loopVar]: item };
+          // Templated once, with the loop: an item is data from here on (it may come from a host).
+          const vars: Vars = markFinal(item === undefined ? {} : { [loopVar]: item });
           const s = scope.with(vars);
           if (!include.when.every((c) => s.test(c))) continue;
           const target = String(s.template(include.target));
@@ -249,7 +250,7 @@ export class PlayRunner {
         groups.set(e.tasks, [...(groups.get(e.tasks) ?? []), host]);
       }
       for (const [tasks, group] of groups) {
-        const itemExtra: Extra = new Map(group.map((h) => [h, { ...(extra.get(h) ?? {}), ...expansions.get(h)![i]!.vars }]));
+        const itemExtra: Extra = new Map(group.map((h) => [h, markFinal({ ...(extra.get(h) ?? {}), ...expansions.get(h)![i]!.vars })]));
         await this.walk(tasks, group, itemExtra, frame);
       }
     }

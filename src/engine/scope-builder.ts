@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Inherited, Play, RoleInstance } from '../load/model.js';
-import { VarScope, type Vars } from '../vars/scope.js';
-import type { Templater } from '../vars/template.js';
+import { markFinal, VarScope, type Vars } from '../vars/scope.js';
+import { TemplateError, type Templater } from '../vars/template.js';
 import type { HostRun } from './host-run.js';
 import type { RunOptions } from './options.js';
 
@@ -61,7 +61,7 @@ export class ScopeBuilder {
         extra ?? {},
         this.options.extraVars,
         this.magic(host),
-        role ? { role_path: role.path, role_name: role.name } : {},
+        markFinal(role ? { role_path: role.path, role_name: role.name } : {}),
       ],
       this.templater,
     );
@@ -84,17 +84,34 @@ export class ScopeBuilder {
       ansible_play_name: this.play.name,
       omit: OMIT,
     };
-    // Built only when a template reads it: every host's inventory vars and facts.
-    Object.defineProperty(out, 'hostvars', {
-      enumerable: true,
-      get: () => {
-        const all: Vars = {};
-        for (const name of inv.hosts.keys()) {
-          all[name] = { ...merged(inv.varLayers(name)), ...(hostsByName.get(name)?.facts ?? {}), inventory_hostname: name };
+    // Built only when a template reads it.
+    Object.defineProperty(out, 'hostvars', { enumerable: true, get: () => this.hostvars(inv) });
+    // Computed here, never templated again: a fact or a host's name is data.
+    return markFinal(out);
+  }
+
+  /**
+   * Every host's own variables (inventory, extra vars, facts), each templated in that host's
+   * own context as Ansible's hostvars are, never in the reading host's. Facts and registered
+   * results are data from that host and are used as they are: a host that answers
+   * `{{ hostvars['db1'].vault_token }}` gets that text back, not db1's secret. A variable
+   * that fails to template is left out, so a template that reads it fails as undefined.
+   */
+  private hostvars(inv: HostRun['inventory']): Vars {
+    const all: Vars = {};
+    for (const name of inv.hosts.keys()) {
+      const facts = this.hostsByName.get(name)?.facts ?? markFinal({});
+      const own = new VarScope([...inv.varLayers(name), this.options.extraVars, facts, markFinal({ inventory_hostname: name })], this.templater);
+      const vars: Vars = {};
+      for (const key of own.names()) {
+        try {
+          vars[key] = own.get(key);
+        } catch (e) {
+          if (!(e instanceof TemplateError)) throw e;
         }
-        return all;
-      },
-    });
-    return out;
+      }
+      all[name] = vars;
+    }
+    return all;
   }
 }

@@ -10,7 +10,9 @@ import { validateSchema } from '../load/validate.js';
 import { posOf } from '../load/yaml.js';
 import { ModuleError, type Probe, type ActionResult, type AnyModule, type Attrs, type Change, type ModuleContext, type Plan } from '../modules/types.js';
 import type { FileFacts, Inode } from '../modules/facts/file.js';
+import { BigFile, controllerContent } from '../modules/controller-file.js';
 import type { FileDiff, HostTaskResult } from '../output/events.js';
+import { StdinError } from '../transport/remote-shell.js';
 import { BecomeError, ShellExitedError } from '../transport/shell-transport.js';
 import { quote } from '../transport/quote.js';
 import { describeUnreachable, UnreachableError, type BecomeSpec, type ExecResult, type Transport } from '../transport/types.js';
@@ -18,6 +20,7 @@ import { pythonStr } from '../vars/python-repr.js';
 import { toBool } from '../vars/filters.js';
 import { markFinal, type VarScope, type Vars } from '../vars/scope.js';
 import { TemplateError } from '../vars/template.js';
+import { isTemplated } from '../vars/template-source.js';
 import { applyCommand, describeChange, VALIDATE_FAILED } from './apply.js';
 import type { HostRun, TouchedPath } from './host-run.js';
 import type { RunOptions } from './options.js';
@@ -61,6 +64,7 @@ export function taskWhere(task: { pos: Parameters<typeof formatPos>[0] }): strin
 
 /** Runs one task on one host: when, loop, templating, probe, plan, apply, register. */
 export async function runTask(task: Task, host: HostRun, env: TaskEnv, extra?: Vars): Promise<TaskOutcome> {
+  await breathe();
   const started = Date.now();
   const base = env.scopes.scope(host, task, extra);
   const outcome = await runWithLoop(task, host, env, base).catch((e: unknown) => errorOutcome(e, task, host));
@@ -119,8 +123,14 @@ function errorOutcome(e: unknown, task: Task, host: HostRun): TaskOutcome {
     const msg = `${e.message} (in task '${taskTitle(task)}' at ${taskWhere(task)})`;
     return { ...base, status: 'failed', msg, result: { failed: true, msg } };
   }
-  if (e instanceof BecomeError || e instanceof ShellExitedError || e instanceof SenexError || e instanceof ModuleError) return { ...base, status: 'failed', msg: e.message, result: { failed: true, msg: e.message } };
-  throw e;
+  if (e instanceof BecomeError || e instanceof ShellExitedError || e instanceof SenexError || e instanceof ModuleError || e instanceof StdinError) {
+    return { ...base, status: 'failed', msg: e.message, result: { failed: true, msg: e.message } };
+  }
+  // Anything else is a bug, or a limit we did not foresee (a string too long for the engine):
+  // it fails this host's task, loudly, and never stops the run of the other hosts.
+  const what = e instanceof Error ? `${e.name}: ${e.message}${e.stack?.split('\n')[1] ? ` ${e.stack.split('\n')[1]!.trim()}` : ''}` : String(e);
+  const msg = `internal error in task '${taskTitle(task)}' at ${taskWhere(task)} (a bug in senex-play; please report it): ${what}`;
+  return { ...base, status: 'failed', msg, result: { failed: true, msg } };
 }
 
 async function runWithLoop(task: Task, host: HostRun, env: TaskEnv, scope: VarScope): Promise<TaskOutcome> {
@@ -132,6 +142,7 @@ async function runWithLoop(task: Task, host: HostRun, env: TaskEnv, scope: VarSc
   const loopVar = task.loopControl?.loopVar ?? 'item';
   const results: TaskOutcome[] = [];
   for (const [index, item] of items.entries()) {
+    await breathe();
     const itemScope = scope.with(itemVars(task, item, index));
     const label = task.loopControl?.label !== undefined ? pythonStr(itemScope.template(task.loopControl.label)) : pythonStr(item);
     let r: TaskOutcome;
@@ -145,12 +156,23 @@ async function runWithLoop(task: Task, host: HostRun, env: TaskEnv, scope: VarSc
   return combineItems(host, results);
 }
 
+/**
+ * Lets the event loop run: an action module (debug, set_fact, assert) templates and finishes
+ * without any I/O, so a long loop of them would otherwise hold the process and SIGINT/SIGTERM,
+ * output and timers would wait for its end.
+ */
+function breathe(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** The variables one loop item adds: the loop variable, and the index when asked for. */
 function itemVars(task: Task, item: unknown, index: number): Vars {
   const loopVar = task.loopControl?.loopVar ?? 'item';
   const vars: Vars = { [loopVar]: item, ansible_loop_var: loopVar };
   if (task.loopControl?.indexVar) vars[task.loopControl.indexVar] = index;
-  return vars;
+  // The items were templated once, with the loop; an item from a host's output holding
+  // `{{ ... }}` is data and is not templated again.
+  return markFinal(vars);
 }
 
 /** A cached probe answers only the same script, for the same user and module. */
@@ -175,6 +197,8 @@ export function lookAheadProbes(task: Task, host: HostRun, env: TaskEnv, extra?:
   if (module.kind === 'action') return [];
   try {
     const base = env.scopes.scope(host, task, extra);
+    // A no_log task's probes go out on its turn, marked hidden, never inside another's batch.
+    if (hidesOutput(task, base)) return [];
     const scopes = task.loop === undefined ? [base] : loopItems(task, base).map((item, i) => base.with(itemVars(task, item, i)));
     const check = task.checkMode ?? env.options.check;
     const out: LookAheadProbe[] = [];
@@ -224,7 +248,7 @@ export function queryRequest(task: Task, host: HostRun, env: TaskEnv, extra?: Va
   if (!isQuery(task) || task.loop !== undefined || module.kind !== 'host') return undefined;
   try {
     const scope = env.scopes.scope(host, task, extra);
-    if (!conditionsHold(task, scope)) return undefined;
+    if (hidesOutput(task, scope) || !conditionsHold(task, scope)) return undefined;
     const args = moduleArgs(task, module, scope);
     if (args.creates !== undefined || args.removes !== undefined) return undefined;
     const [change, ...more] = module.plan(args, {}, moduleContext(task, scope, env)).changes;
@@ -377,7 +401,7 @@ async function runOnce(task: Task, host: HostRun, env: TaskEnv, scope: VarScope)
   });
   if (uncached.length > 0) {
     const batch = batchProbes(uncached);
-    const r = await host.timed('probeMs', transport.exec({ script: batch.script, become }));
+    const r = await host.timed('probeMs', transport.exec({ script: batch.script, become, hidden: hidesOutput(task, scope) }));
     const fresh = batch.parse(r.stdout.toString('utf8'));
     Object.assign(facts, fresh);
     for (const [name, p] of uncached) host.probeCache.set(cacheKey(p), fresh[name]);
@@ -386,7 +410,7 @@ async function runOnce(task: Task, host: HostRun, env: TaskEnv, scope: VarScope)
   if (plan.facts) setFacts(host, plan.facts);
   if (check && !plan.failed) recordPlanned(host, plan.changes, facts);
   // The module was told the same when it chose its probes (a diff needs the old content).
-  const input = { task, args, host, transport, become, check, diffMode: ctx.showsDiff, env: envFor(task, scope) };
+  const input = { task, args, host, transport, become, check, diffMode: ctx.showsDiff, env: envFor(task, scope), hidden: hidesOutput(task, scope) };
   if (plan.changes.length > 0 && !isQuery(task)) host.forgetProbes(touchedPaths(plan.changes, facts));
   const applied = await host.timed('applyMs', failedAsOutcome(host, () => applyPlan(plan, input)));
   return finish(task, host, scope, applied);
@@ -437,7 +461,7 @@ function recordPlanned(host: HostRun, changes: Change[], facts: Record<string, u
     const set = (f: FileFacts) => host.plannedFiles.set(c.path, f);
     switch (c.kind) {
       case 'write':
-        set({ path: c.path, exists: true, inode: inode('file', prev, c.attrs, c.content.length), content: c.content, sha256: createHash('sha256').update(c.content).digest('hex'), sha1: createHash('sha1').update(c.content).digest('hex') });
+        set({ path: c.path, exists: true, inode: inode('file', prev, c.attrs, c.content.length), ...plannedContent(c.content) });
         break;
       case 'mkdir':
         set({ path: c.path, exists: true, inode: inode('directory', prev, c.attrs) });
@@ -482,7 +506,14 @@ function failedAsOutcome(host: HostRun, fn: () => TaskOutcome | Promise<TaskOutc
 
 function moduleContext(task: Task, scope: VarScope, env: TaskEnv): ModuleContext {
   return {
-    readControllerFile: (kind, path) => readControllerFile(task, kind, path, env),
+    readControllerFile: (kind, path) => {
+      const found = findControllerFile(task, kind, path, env);
+      return { path: found, content: readMaybeVaulted(found) };
+    },
+    controllerContent: (kind, path) => {
+      const found = findControllerFile(task, kind, path, env);
+      return { path: found, content: controllerContent(found, readMaybeVaulted) };
+    },
     renderTemplate: (source, file) => {
       try {
         return scope.render(source, { template_path: file, template_host: '', template_fullpath: file });
@@ -493,8 +524,12 @@ function moduleContext(task: Task, scope: VarScope, env: TaskEnv): ModuleContext
     },
     test: (expr) => scope.test(expr),
     lookupVar: (name) => {
-      const value = scope.template(`{{ ${name} }}`);
-      return value;
+      // A name that came out of a template (`var: "{{ r.stdout }}"`) may be a host's text: it
+      // is looked up as one plain variable name, never evaluated as an expression (Ansible
+      // marks it unsafe and prints it back as `{{name}}`).
+      const fromTemplate = typeof task.args.var === 'string' && isTemplated(task.args.var);
+      if (fromTemplate && !/^[A-Za-z_]\w*$/.test(name.trim())) return name.includes('{{') ? 'VARIABLE IS NOT DEFINED!' : `{{${name}}}`;
+      return scope.template(`{{ ${name} }}`);
     },
     template: (value) => scope.template(value),
     hostVars: () => ({}),
@@ -503,7 +538,7 @@ function moduleContext(task: Task, scope: VarScope, env: TaskEnv): ModuleContext
 }
 
 /** Finds a controller-side file as Ansible does: role dir first, then the playbook's. */
-function readControllerFile(task: Task, kind: 'files' | 'templates' | 'vars', path: string, env: TaskEnv): { path: string; content: Buffer } {
+function findControllerFile(task: Task, kind: 'files' | 'templates' | 'vars', path: string, env: TaskEnv): string {
   const roleDir = task.role?.role.path;
   const playbookDir = env.scopes ? dirnameOfTask(task) : process.cwd();
   const candidates = isAbsolute(path)
@@ -515,8 +550,9 @@ function readControllerFile(task: Task, kind: 'files' | 'templates' | 'vars', pa
       ];
   const found = candidates.find((c) => existsSync(c));
   if (!found) throw new TaskFailure(`could not find ${kind === 'vars' ? 'vars file' : kind === 'files' ? 'src file' : 'template'} '${path}'; searched: ${candidates.join(', ')}`);
-  // Vaulted sources are decrypted on the controller, as Ansible's copy (decrypt: true) and template do.
-  return { path: found, content: readMaybeVaulted(found) };
+  // Vaulted sources are decrypted on the controller (readMaybeVaulted), as Ansible's copy
+  // (decrypt: true) and template do.
+  return found;
 }
 
 function dirnameOfTask(task: Task): string {
@@ -566,6 +602,8 @@ interface ApplyInput {
   check: boolean;
   diffMode: boolean;
   env: string;
+  /** no_log: the requests are not traced. */
+  hidden: boolean;
 }
 
 /** Applies a plan's changes (unless in check mode) and reports them. */
@@ -588,10 +626,10 @@ async function applyPlan(plan: Plan, input: ApplyInput): Promise<TaskOutcome> {
     const cmd = applyCommand(change);
     const script = change.kind === 'exec' ? input.env + cmd.script : cmd.script;
     // A query's answer may have come with the look-ahead (prefetch.ts); it is used once.
-    const key = isQuery(task) ? queryKey(become, script, cmd.stdin) : undefined;
+    const key = isQuery(task) && change.kind === 'exec' ? queryKey(become, script, change.stdin) : undefined;
     const early = key === undefined ? undefined : (host.probeCache.get(key) as ExecResult | undefined);
     if (key !== undefined) host.probeCache.delete(key);
-    const r = early ?? (await transport.exec({ script, stdin: cmd.stdin, become }));
+    const r = early ?? (await transport.exec({ script, stdin: cmd.stdin, become, hidden: input.hidden }));
     const stdout = r.stdout.toString('utf8');
     const stderr = r.stderr.toString('utf8');
     if (change.kind === 'exec' && module.kind === 'host' && module.collect) {
@@ -610,13 +648,20 @@ async function applyPlan(plan: Plan, input: ApplyInput): Promise<TaskOutcome> {
   return { ...base, status: counts ? 'changed' : 'ok', msg: plan.msg, result: { ...result, changed: counts, ...(plan.msg ? { msg: plan.msg } : {}) } };
 }
 
+/** What a file will hold after a planned write, as its probe would say (a big file: checksums only). */
+function plannedContent(content: Buffer | BigFile): Pick<FileFacts, 'content' | 'sha256' | 'sha1' | 'tooLarge'> {
+  if (content instanceof BigFile) return { sha256: content.sha256, sha1: content.sha1, tooLarge: true };
+  return { content, sha256: createHash('sha256').update(content).digest('hex'), sha1: createHash('sha1').update(content).digest('hex') };
+}
+
 /** The diff data a change carries; rendering is the output layer's job. */
 function diffOf(c: Change): FileDiff[] {
   if (c.kind === 'exec') return c.diff ? [{ path: c.diff.path, before: c.diff.before, after: c.diff.after, hidden: c.diff.hidden }] : [];
   const state = (s: string, extra = '') => `path: ${c.path}\nstate: ${s}\n${extra}`;
   switch (c.kind) {
     case 'write':
-      return [{ path: c.path, before: c.before ?? null, after: c.content }];
+      // A big file is never read to be diffed: the renderer says it is too large by its size.
+      return [c.content instanceof BigFile ? { path: c.path, before: c.before ?? null, after: null, afterBytes: c.content.length } : { path: c.path, before: c.before ?? null, after: c.content }];
     case 'mkdir':
       return [{ path: c.path, before: state('absent'), after: state('directory') }];
     case 'remove':

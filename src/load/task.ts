@@ -1,5 +1,5 @@
 import { dirname, resolve } from 'node:path';
-import { ErrorSink, ValidationError, ValidationErrors, sourceLine, type SourcePos } from '../errors.js';
+import { ErrorSink, ExitCode, formatError, SenexError, ValidationError, ValidationErrors, sourceLine, type SourcePos } from '../errors.js';
 import { findModule, moduleNames } from '../modules/index.js';
 import type { AnyModule } from '../modules/types.js';
 import { isTemplated } from '../vars/template-source.js';
@@ -258,7 +258,7 @@ export class TaskLoader {
       if (isStatic && isTemplated(target)) throw new ValidationError('E_IMPORT_TEMPLATE', `${key} needs a fixed file name, not a template`, { pos: argPos, hint: 'use include_tasks for a name computed at run time' });
       const tasks = isTemplated(target) ? undefined : load(target);
       if (isStatic) return { kind: 'block', ...base, block: tasks ?? [], rescue: [], always: [] };
-      return { kind: 'include', ...base, what: 'tasks', target, tasks, loop: data.loop ?? data.with_items, loopControl: loopControl(data), load };
+      return { kind: 'include', ...base, what: 'tasks', target, tasks, loop: data.loop ?? data.with_items, loopControl: loopControl(data), load: this.atRunTime(load) };
     }
     const spec = (typeof value === 'string' ? { name: value } : value) as Record<string, unknown> | null;
     if (!spec || typeof spec.name !== 'string') throw new ValidationError('E_MISSING', `${key} needs a role name`, { pos: argPos, hint: `${key}:\n  name: myrole` });
@@ -274,7 +274,27 @@ export class TaskLoader {
     if (isStatic && isTemplated(spec.name)) throw new ValidationError('E_IMPORT_TEMPLATE', `${key} needs a fixed role name`, { pos: argPos, hint: 'use include_role for a name computed at run time' });
     const tasks = isTemplated(spec.name) ? undefined : load(spec.name);
     if (isStatic) return { kind: 'block', ...base, block: tasks ?? [], rescue: [], always: [] };
-    return { kind: 'include', ...base, what: 'role', target: spec.name, tasksFrom, tasks, loop: data.loop ?? data.with_items, loopControl: loopControl(data), load };
+    return { kind: 'include', ...base, what: 'role', target: spec.name, tasksFrom, tasks, loop: data.loop ?? data.with_items, loopControl: loopControl(data), load: this.atRunTime(load) };
+  }
+
+  /**
+   * A loader for a file whose name is known only at run time. Loading collects errors in the
+   * sink, which nobody reads once the run started: a bad task would just be left out. Here
+   * they are thrown instead, so the include fails that host with each error's file:line:col.
+   */
+  private atRunTime(load: (name: string) => TaskNode[]): (name: string) => TaskNode[] {
+    return (name) => {
+      const before = this.ctx.sink.errors.length;
+      let tasks: TaskNode[] = [];
+      try {
+        tasks = load(name);
+      } catch (e) {
+        this.ctx.sink.add(e); // a YAML error, a missing file: with the others, below
+      }
+      const errors = this.ctx.sink.errors.splice(before);
+      if (errors.length > 0) throw new SenexError('E_INCLUDE', `'${name}' is invalid; none of its tasks ran:\n${errors.map(formatError).join('\n')}`, {}, ExitCode.hostFailed);
+      return tasks;
+    };
   }
 
   /** Every string in the task that is a template must at least parse. */

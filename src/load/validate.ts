@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type { Ajv as AjvClass, ErrorObject, Options as AjvOptions, ValidateFunction } from 'ajv';
 import { ValidationError, type SourcePos } from '../errors.js';
 import { didYouMean } from './suggest.js';
+import { redact } from '../vault/redact.js';
 import { posOf } from './yaml.js';
 
 const require = createRequire(import.meta.url);
@@ -201,6 +202,10 @@ export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
+  if (typeof value === 'string') {
+    // Masked before it is cut: the first 40 characters of a secret are no longer the secret.
+    const shown = redact(value);
+    return `the string ${JSON.stringify(shown.length > 40 ? shown.slice(0, 40) + '…' : shown)}`;
+  }
   return `${typeof value} ${JSON.stringify(value)}`;
 }

@@ -1,6 +1,7 @@
 import { isVaulted } from '../vault/format.js';
 import { openVault, VaultError } from '../vault/keyring.js';
 import { registerSecret } from '../vault/redact.js';
+import { literalTemplate } from '../vars/template-source.js';
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, isAlias, type Node as YamlNode, type Document } from 'yaml';
 import { ValidationError, ValidationErrors, type SourcePos } from '../errors.js';
@@ -88,6 +89,8 @@ export function parseYaml(source: string, file: string, opts: YamlLoadOptions = 
       }
     },
   };
+  // `!unsafe 'text {{ x }}'`: the text itself, never templated (Ansible's unsafe strings).
+  const unsafeTag = { tag: '!unsafe', resolve: (text: string): string => literalTemplate(text) };
   const doc = parseDocument(source, {
     version: '1.1',
     uniqueKeys: true,
@@ -97,7 +100,7 @@ export function parseYaml(source: string, file: string, opts: YamlLoadOptions = 
     customTags: (tags) => {
       const base = pyyamlBooleans(tags as Tags) as typeof tags;
       const extra = opts.customTags;
-      const withVault = [...base, vaultTag] as typeof tags;
+      const withVault = [...base, vaultTag, unsafeTag] as typeof tags;
       return typeof extra === 'function' ? extra(withVault) : [...withVault, ...((extra as typeof tags | undefined) ?? [])];
     },
   });

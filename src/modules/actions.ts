@@ -1,5 +1,6 @@
 import { parseYaml } from '../load/yaml.js';
 import { pythonStr } from '../vars/python-repr.js';
+import { TemplateError } from '../vars/template.js';
 import { defineAction } from './types.js';
 
 export const debug = defineAction<{ msg?: unknown; var?: string; verbosity?: number }>({
@@ -15,7 +16,10 @@ export const debug = defineAction<{ msg?: unknown; var?: string; verbosity?: num
       let value: unknown;
       try {
         value = ctx.lookupVar(args.var);
-      } catch {
+      } catch (e) {
+        // As Ansible: an undefined name (at any depth) is shown as such, and the task is ok;
+        // any other template error (a filter, a division by zero...) fails the task.
+        if (!(e instanceof TemplateError) || e.undefinedName === undefined) throw e;
         value = 'VARIABLE IS NOT DEFINED!';
       }
       return { result: { [args.var]: value }, show: true };

@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import { attrSchema, type AttrArgs } from './attrs.js';
 import { planContent } from './content.js';
+import type { BigFile } from './controller-file.js';
 import { fileProbe, type FileFacts } from './facts/file.js';
 import { pythonJson } from '../vars/filters.js';
 import { defineHostModule, type ModuleContext, type Plan, type Probe } from './types.js';
@@ -39,7 +40,7 @@ function destProbes(dest: string, src: string | undefined, ctx: ModuleContext): 
 export function planFileFromController(
   args: { dest: string; src?: string | undefined; force?: boolean | undefined; backup?: boolean | undefined; validate?: string | undefined; follow?: boolean | undefined } & AttrArgs,
   facts: Record<string, unknown>,
-  content: Buffer,
+  content: Buffer | BigFile,
 ): Plan {
   let target = facts.dest as FileFacts;
   const isDir = target.inode?.type === 'directory' || (target.inode?.type === 'link' && target.target?.type === 'directory');
@@ -53,11 +54,11 @@ export function planFileFromController(
   return { ...plan, result: { dest: target.path } };
 }
 
-function copyContent(args: CopyArgs, ctx: ModuleContext): Buffer {
+function copyContent(args: CopyArgs, ctx: ModuleContext): Buffer | BigFile {
   if (args.content !== undefined) {
     return Buffer.from(typeof args.content === 'string' ? args.content : pythonJson(args.content), 'utf8');
   }
-  return ctx.readControllerFile('files', args.src!).content;
+  return ctx.controllerContent('files', args.src!).content;
 }
 
 export const copy = defineHostModule<CopyArgs>({

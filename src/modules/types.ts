@@ -1,3 +1,4 @@
+import type { BigFile } from './controller-file.js';
 import type { Vars } from '../vars/scope.js';
 
 /** A module cannot do what its arguments ask (bad mode, unbalanced quotes...): the task fails. */
@@ -18,7 +19,8 @@ export type Change =
   | {
       kind: 'write';
       path: string;
-      content: Buffer;
+      /** A big controller file is read in chunks when sent, never held whole. */
+      content: Buffer | BigFile;
       /** Current content, for the diff; null: no regular file there yet; undefined: there is one, its content was not fetched (no diff asked). */
       before: Buffer | null | undefined;
       attrs: Attrs;
@@ -106,6 +108,8 @@ export interface Plan {
 export interface ModuleContext {
   /** Reads a controller-side file (copy src, template src), resolved against the role and playbook. */
   readControllerFile(kind: 'files' | 'templates' | 'vars', path: string): { path: string; content: Buffer };
+  /** The same file as content to send: a BigFile (checksums, read when sent) when it is big. */
+  controllerContent(kind: 'files', path: string): { path: string; content: Buffer | BigFile };
   /** Renders a template file's text with the task's variables. */
   renderTemplate(source: string, file: string): string;
   /** Evaluates a condition with the task's variables (assert). */

@@ -39,6 +39,7 @@ export function renderDiff(d: FileDiff, style: Style): string {
     };
     return `${head}(content hidden: ${sum(d.beforeSha256, d.before)} -> ${sum(d.afterSha256, d.after)})\n`;
   }
+  if (d.afterBytes !== undefined) return `${head}(diff not shown: larger than ${DIFF_SIZE_CAP / 1024} KiB; ${size(d.before)} -> ${d.afterBytes} bytes)\n`;
   if (isBinary(d.before) || isBinary(d.after)) return `${head}Binary files differ (${size(d.before)} -> ${size(d.after)} bytes)\n`;
   if (size(d.before) > DIFF_SIZE_CAP || size(d.after) > DIFF_SIZE_CAP) {
     return `${head}(diff not shown: larger than ${DIFF_SIZE_CAP / 1024} KiB; ${size(d.before)} -> ${size(d.after)} bytes)\n`;
@@ -63,5 +64,5 @@ export function renderDiff(d: FileDiff, style: Style): string {
 
 /** Lines added and removed, for --json. */
 export function diffStats(d: FileDiff): { path: string; hidden: boolean; before_bytes: number; after_bytes: number } {
-  return { path: d.path, hidden: d.hidden === true, before_bytes: size(d.before), after_bytes: size(d.after) };
+  return { path: d.path, hidden: d.hidden === true, before_bytes: size(d.before), after_bytes: d.afterBytes ?? size(d.after) };
 }

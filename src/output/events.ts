@@ -4,6 +4,8 @@ export interface FileDiff {
   /** null: the file did not exist. */
   before: Buffer | string | null;
   after: Buffer | string | null;
+  /** The new content's size when it is too big to hold (a streamed file; `after` is null then). */
+  afterBytes?: number | undefined;
   /** The content must not be shown (no_log, secret): only that it changed, by checksum. */
   hidden?: boolean;
   beforeSha256?: string | undefined;

@@ -1,4 +1,6 @@
-import { writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { diffStats } from './diff.js';
 import { redact, redactValue } from '../vault/redact.js';
 import { reporterOf, type HostTaskResult, type Reporter, type RunEvent } from './events.js';
@@ -54,8 +56,28 @@ export function jsonReporter(file: string): Reporter {
   return reporterOf(handlers, async () => {
     // Masked value by value (a secret with a quote or newline is escaped in JSON text), then as text.
     const text = JSON.stringify(redactValue(doc), (_k, v) => (Buffer.isBuffer(v) ? `<${v.length} bytes>` : v), 2);
-    await writeFile(file, `${redact(text)}\n`, { mode: 0o600 });
+    await writePrivately(file, `${redact(text)}\n`);
   });
+}
+
+/**
+ * Writes FILE as a new 0600 file, whatever was there: a fresh temp file beside it (O_EXCL, so
+ * never an existing file or a planted symlink), renamed over the name. An existing file keeps
+ * neither its mode nor its inode, and a symlink at FILE is replaced, its target never written.
+ */
+async function writePrivately(file: string, text: string): Promise<void> {
+  const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = await open(tmp, 'wx', 0o600);
+  try {
+    await fd.chmod(0o600); // the umask may only have narrowed it; say it exactly
+    await fd.writeFile(text);
+    await fd.close();
+    await rename(tmp, file);
+  } catch (e) {
+    await fd.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
 }
 
 /** Sends each event to every reporter. */

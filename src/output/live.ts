@@ -1,87 +1,84 @@
-import { Listr, type ListrTaskWrapper } from 'listr2';
 import { redact } from '../vault/redact.js';
 import { reporterOf, type Reporter, type RunEvent } from './events.js';
+import { boardLines, type BoardHost, type BoardSize } from './host-board.js';
 import { plainReporter, type PlainOptions } from './plain.js';
 
-type Wrapper = ListrTaskWrapper<unknown, never, never>;
-
-interface LiveHost {
-  wrapper?: Wrapper;
-  resolve: () => void;
-  fail: (e: Error) => void;
-  task: string;
-  since: number;
-  done: number;
-  failed?: string;
+export interface LiveOptions extends PlainOptions {
+  /** The terminal's size, asked at every redraw (it may be resized). */
+  size?: () => BoardSize;
 }
 
+const terminalSize = (): BoardSize => ({ columns: process.stdout.columns || 80, rows: process.stdout.rows || 24 });
+
+// Redrawn in place: up to the block's first line, each line cleared and rewritten, the
+// rest of the screen cleared; one write per frame, so the terminal never shows a blank
+// block between two frames (erase-then-write is what flickers).
+const UP = (n: number) => (n > 0 ? `\x1b[${n}F` : '\r');
+const CLEAR_LINE = '\x1b[2K';
+const CLEAR_BELOW = '\x1b[J';
+const HIDE_CURSOR = '\x1b[?25l';
+const SHOW_CURSOR = '\x1b[?25h';
+
 /**
- * The terminal view: one line per host with the task it is on and for how long (listr2),
- * then, per play, what changed or failed (with diffs), then the recap.
+ * The terminal view: per play, one line per host with the task it is on and for how long
+ * (a host still at work when most are done is highlighted), then what changed or failed
+ * (with diffs), then the recap.
  */
-export function liveReporter(o: PlainOptions): Reporter {
+export function liveReporter(o: LiveOptions): Reporter {
+  const size = o.size ?? terminalSize;
   const log: string[] = [];
   const plain = plainReporter({ ...o, write: (t) => log.push(t) });
-  let hosts = new Map<string, LiveHost>();
-  let running: Promise<unknown> | undefined;
+  let hosts = new Map<string, BoardHost>();
+  let drawn = 0;
+  let timer: NodeJS.Timeout | undefined;
   let pendingTask: Extract<RunEvent, { kind: 'task_start' }> | undefined;
   const items = new Map<string, RunEvent[]>();
-  let timer: NodeJS.Timeout | undefined;
+  const restoreCursor = () => process.stdout.isTTY && process.stdout.write(SHOW_CURSOR);
 
-  const refresh = (): void => {
-    for (const [name, h] of hosts) {
-      if (!h.wrapper || h.failed) continue;
-      h.wrapper.title = `${name}  ${o.style.dim(`[${h.done} done]`)}  ${redact(h.task)}  ${o.style.dim(`${((Date.now() - h.since) / 1000).toFixed(1)}s`)}`;
-    }
+  const draw = (): void => {
+    const lines = boardLines([...hosts.values()], Date.now(), size(), o.style).map((l) => CLEAR_LINE + redact(l));
+    o.write(`${drawn ? UP(drawn) : HIDE_CURSOR}${lines.join('\n')}\n${CLEAR_BELOW}`);
+    drawn = lines.length;
   };
 
-  const finishPlay = async (): Promise<void> => {
-    if (!running) return;
-    for (const h of hosts.values()) (h.failed ? () => h.fail(new Error(h.failed)) : h.resolve)();
-    await running.catch(() => undefined);
-    running = undefined;
-    if (timer) clearInterval(timer);
+  const finishPlay = (): void => {
+    if (!timer) return;
+    clearInterval(timer);
+    timer = undefined;
+    draw();
+    o.write(SHOW_CURSOR);
+    process.off('exit', restoreCursor);
+    drawn = 0;
     if (log.length) o.write(log.splice(0).join(''));
   };
 
   const startPlay = (e: Extract<RunEvent, { kind: 'play_start' }>): void => {
+    finishPlay();
     plain.handle(e);
     o.write(log.splice(0).join(''));
-    hosts = new Map();
-    const listr = new Listr(
-      e.hosts.map((name) => ({
-        title: name,
-        task: (_ctx: unknown, wrapper: Wrapper) =>
-          new Promise<void>((resolve, fail) => {
-            const h = hosts.get(name)!;
-            Object.assign(h, { wrapper, resolve, fail });
-          }),
-      })),
-      { concurrent: true, exitOnError: false },
-    );
-    for (const name of e.hosts) hosts.set(name, { resolve: () => {}, fail: () => {}, task: 'starting', since: Date.now(), done: 0 });
-    running = listr.run();
-    timer = setInterval(refresh, 200);
+    hosts = new Map(e.hosts.map((name) => [name, { name, task: 'starting', since: Date.now(), done: 0 }]));
+    process.on('exit', restoreCursor);
+    draw();
+    timer = setInterval(draw, 200);
   };
 
   const handlers = {
     run_start: (e: Extract<RunEvent, { kind: 'run_start' }>) => plain.handle(e),
-    play_start: (e: Extract<RunEvent, { kind: 'play_start' }>) => {
-      void finishPlay().then(() => startPlay(e));
-    },
+    play_start: startPlay,
     task_start: (e: Extract<RunEvent, { kind: 'task_start' }>) => {
       pendingTask = e;
       for (const name of e.hosts) {
         const h = hosts.get(name);
-        if (h) Object.assign(h, { task: e.name, since: Date.now() });
+        if (h && !h.out) Object.assign(h, { task: e.name, since: Date.now() });
       }
-      refresh();
     },
     host_result: (e: Extract<RunEvent, { kind: 'host_result' }>) => {
       const h = hosts.get(e.result.host);
       if (h) {
-        h.done++;
-        if (e.result.status === 'unreachable' || (e.result.status === 'failed' && !e.result.ignored)) h.failed = `${e.result.status}: ${e.task}`;
+        // Meta tasks are neither shown nor counted (as in the recap), but the host is through them.
+        if (!e.result.silent) h.done++;
+        h.task = undefined;
+        if (e.result.status === 'unreachable' || (e.result.status === 'failed' && !e.result.ignored)) h.out = `${e.result.status}: ${e.task}`;
       }
       const notable = e.result.status === 'changed' || e.result.status === 'failed' || e.result.status === 'unreachable' || e.result.show;
       const itemEvents = items.get(e.result.host) ?? [];
@@ -98,16 +95,13 @@ export function liveReporter(o: PlainOptions): Reporter {
     warning: (e: Extract<RunEvent, { kind: 'warning' }>) => plain.handle(e),
     retry: (e: Extract<RunEvent, { kind: 'retry' }>) => plain.handle(e),
     recap: (e: Extract<RunEvent, { kind: 'recap' }>) => {
-      void finishPlay().then(() => {
-        plain.handle(e);
-        o.write(log.splice(0).join(''));
-      });
+      finishPlay();
+      plain.handle(e);
+      o.write(log.splice(0).join(''));
     },
   };
   return reporterOf(handlers, async () => {
-    await finishPlay();
-    // The recap handler queued its output behind finishPlay; give it its turn.
-    await new Promise((r) => setImmediate(r));
+    finishPlay();
     if (log.length) o.write(log.splice(0).join(''));
   });
 }

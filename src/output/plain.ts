@@ -1,6 +1,7 @@
 import { renderDiff } from './diff.js';
 import { reporterOf, type HostTaskResult, type Reporter, type RunEvent } from './events.js';
 import type { Style } from './style.js';
+import { redactValue } from '../vault/redact.js';
 
 export interface PlainOptions {
   write(text: string): void;
@@ -24,9 +25,9 @@ function banner(text: string): string {
   return `\n${text} ${'*'.repeat(Math.max(3, 79 - text.length))}\n`;
 }
 
-/** Python-ish JSON as Ansible prints results, 4-space indented. */
+/** Python-ish JSON as Ansible prints results, 4-space indented; masked value by value first. */
 export function resultJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (Buffer.isBuffer(v) ? `<${v.length} bytes>` : v), 4);
+  return JSON.stringify(redactValue(value), (_k, v) => (Buffer.isBuffer(v) ? `<${v.length} bytes>` : v), 4);
 }
 
 const kB = (n: number) => `${(n / 1000).toFixed(1)} kB`;

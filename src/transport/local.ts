@@ -1,6 +1,19 @@
 import { spawn } from 'node:child_process';
-import type { ShellChannel } from './remote-shell.js';
+import { waitDrain, type ShellChannel } from './remote-shell.js';
 import { ShellTransport } from './shell-transport.js';
+
+/**
+ * Variables that hold senex-play's own secrets (the vault password for CI, the SSH key
+ * passphrase): commands run by the local connection never see them. ANSIBLE_VAULT_PASSWORD_FILE
+ * stays, as Ansible keeps it: it names a file the same user can read anyway, it is no secret.
+ */
+const CONTROLLER_SECRETS = ['SENEX_VAULT_PASSWORD', 'SENEX_SSH_PASSPHRASE'];
+
+function commandEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of CONTROLLER_SECRETS) delete env[name];
+  return env;
+}
 
 /** `connection: local`: the same persistent-shell protocol, over a child process's stdio. */
 export class LocalTransport extends ShellTransport {
@@ -8,7 +21,7 @@ export class LocalTransport extends ShellTransport {
 
   protected async openChannel(argv: string[] | null): Promise<ShellChannel> {
     const [cmd, ...args] = argv ?? ['sh'];
-    const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'], env: commandEnv() });
     this.children.add(child);
     let closeCb: (reason: string) => void = () => {};
     let closed = false;
@@ -22,7 +35,8 @@ export class LocalTransport extends ShellTransport {
     child.on('exit', (code, signal) => end(signal ? `shell killed by ${signal}` : `shell exited with ${code}`));
     child.stdin.on('error', () => undefined); // EPIPE after the shell died is reported by 'exit'
     return {
-      write: (data) => void child.stdin.write(data),
+      write: (data) => child.stdin.write(data),
+      drained: () => waitDrain(child.stdin),
       onData: (cb) => void child.stdout.on('data', cb),
       onStderr: (cb) => void child.stderr.on('data', cb),
       onClose: (cb) => {

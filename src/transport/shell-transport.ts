@@ -22,7 +22,7 @@ export abstract class ShellTransport implements Transport {
 
   async exec(req: ExecRequest): Promise<ExecResult> {
     const shell = await this.shellFor(req.become);
-    return shell.run(req.script, req.stdin);
+    return shell.run(req.script, req.stdin, req.hidden);
   }
 
   async close(): Promise<void> {

@@ -6,12 +6,29 @@ export interface BecomeSpec {
   password?: string | undefined;
 }
 
+/**
+ * Input too big to hold in memory (a copy's `src` on the controller): read in chunks as it
+ * is sent, so a 2 GiB file costs the controller a few MiB.
+ */
+export interface StreamSource {
+  /** Its size in bytes (named as a Buffer's, so either can say how big a write is). */
+  readonly length: number;
+  /** Its bytes from the start, in chunks; throws if it no longer holds `length` of them. */
+  chunks(): AsyncIterable<Buffer>;
+}
+
+export function isStreamSource(v: unknown): v is StreamSource {
+  return typeof v === 'object' && v !== null && !Buffer.isBuffer(v) && typeof (v as StreamSource).chunks === 'function';
+}
+
 /** One command for the target's POSIX shell. `script` must be built with the quoter. */
 export interface ExecRequest {
   script: string;
   /** Fed to the script's standard input. */
-  stdin?: string | Buffer | undefined;
+  stdin?: string | Buffer | StreamSource | undefined;
   become?: BecomeSpec | undefined;
+  /** A no_log task's request: SENEX_TRACE says that it was sent, never what it said. */
+  hidden?: boolean;
 }
 
 export interface ExecResult {

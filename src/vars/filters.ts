@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { stringify as yamlStringify } from 'yaml';
+import { containsSecret } from '../vault/redact.js';
 import { fromEngine, pythonStr } from './python-repr.js';
 import { pyCompile as pyRegex, pySubn } from './python-re.js';
 
@@ -123,7 +124,7 @@ export const filters: Record<string, JinjaFunction> = {
     const kw = kwargs(args, ['indent', 'sort_keys']);
     return pythonJson(v, arg(args, kw, 0, 'indent', 4), kw.sort_keys === undefined ? true : Boolean(kw.sort_keys));
   },
-  from_json: (v) => JSON.parse(String(v)),
+  from_json: (v) => fromJson(String(v)),
   to_yaml: (v) => yamlStringify(fromEngine(v), { sortMapEntries: true, flowCollectionPadding: false }),
   to_nice_yaml: (v, ...args) => {
     const kw = kwargs(args, ['indent']);
@@ -292,3 +293,15 @@ export const tests: Record<string, JinjaFunction> = {
   superset: (v, other) => toPlainList(other).every((x) => toPlainList(v).includes(x)),
   contains: (v, x) => toPlainList(v).includes(fromEngine(x)),
 };
+
+/**
+ * JSON.parse's message quotes a few characters around the error: a prefix of a secret is no
+ * longer the secret and the mask would miss it. Input holding a secret gets a message without it.
+ */
+function fromJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new FilterError(containsSecret(text) ? `the input (${text.length} characters, holding a secret) is not valid JSON` : (e as Error).message);
+  }
+}

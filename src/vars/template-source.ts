@@ -22,6 +22,21 @@ export function isTemplated(s: string): boolean {
   return s.includes('{{') || s.includes('{%') || s.includes('{#');
 }
 
+/**
+ * A template that renders to exactly `text` (Ansible's `!unsafe`: a value never templated).
+ * Raw blocks hold the text, except where a raw block could not: a newline (trim_blocks would
+ * eat it after a block tag) and `{%` (it could close the raw block) are printed as string
+ * literals without any backslash (playbook values have their literals' backslashes doubled).
+ */
+export function literalTemplate(text: string): string {
+  if (!isTemplated(text)) return text;
+  return text
+    .split(/(\n|\{%)/)
+    .filter((part) => part !== '')
+    .map((part) => (part === '\n' || part === '{%' ? `{{ '${part}' }}` : `{% raw %}${part}{% endraw %}`))
+    .join('');
+}
+
 /** Scans to the closing delimiter at brace depth 0, outside string literals. */
 function scanCode(src: string, from: number, close: string): number {
   let depth = 0;
@@ -96,7 +111,8 @@ export function wrapOutputs(src: string, filter: string): string {
       out += src.slice(last, b.start) + `${b.open}${fixed}${b.close}`;
     } else {
       const code = fixed.trim();
-      const args = isVariablePath(code) ? `(${code}) is defined, ${JSON.stringify(code)}, ${lineCol(src, b.codeStart + b.code.indexOf(b.code.trim()))}` : '';
+      // The code goes along for every output: the filter taints what a computation printed (taint.ts).
+      const args = isVariablePath(code) ? `(${code}) is defined, ${JSON.stringify(code)}, ${lineCol(src, b.codeStart + b.code.indexOf(b.code.trim()))}` : `true, ${JSON.stringify(code)}`;
       out += src.slice(last, b.start) + `${b.open} (${fixed}) | ${filter}(${args}) ${b.close}`;
     }
     last = b.end;

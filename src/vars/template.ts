@@ -1,11 +1,12 @@
 import { FilterError, filters, tests, truthy, type JinjaFunction } from './filters.js';
 import { fromEngine, printed } from './python-repr.js';
+import { taintOutput } from './taint.js';
 import { isVariablePath, playbookBackslashes, pythonEscapes, soleExpression, unguardedNames, wrapOutputs } from './template-source.js';
 
 import { Environment } from './jinja/environment.js';
 
 /** What the templater needs of a Jinja engine: src/vars/jinja's Environment (or minijinja-js's, as the measurement runs it). */
-export type JinjaEngine = Pick<Environment, 'debug' | 'trimBlocks' | 'keepTrailingNewline' | 'enablePyCompat' | 'addTemplate' | 'renderTemplate' | 'evalExpr'> & {
+export type JinjaEngine = Pick<Environment, 'debug' | 'trimBlocks' | 'keepTrailingNewline' | 'enablePyCompat' | 'addTemplate' | 'renderTemplate' | 'evalExpr' | 'fuel'> & {
   undefinedBehavior: string;
   addFilter(name: string, fn: JinjaFunction): void;
   addTest(name: string, fn: JinjaFunction): void;
@@ -34,6 +35,14 @@ export class TemplateError extends Error {
 
 const PY_FILTER = '__senex_py';
 
+/**
+ * No template may run without end or fill the controller's memory: a render stops after this
+ * many engine instructions (about 0.7 s here; the shipped roles' biggest template needs far
+ * less) and its output may not pass this size. The controller stays responsive to SIGINT.
+ */
+export const TEMPLATE_FUEL = 20_000_000;
+export const TEMPLATE_MAX_OUTPUT = 64 * 1024 * 1024;
+
 const trailingNewlines = (s: string) => s.length - s.replace(/\n+$/, '').length;
 
 /**
@@ -57,6 +66,8 @@ export class Templater {
   // A JS exception inside a filter would panic the wasm engine; filters record it here
   // instead and the render that called them throws it afterwards.
   private filterError: Error | undefined;
+  // The context of the render in progress, for taintOutput (filters see only their arguments).
+  private context: Record<string, unknown> = {};
 
   constructor(engine: () => JinjaEngine = () => new Environment()) {
     this.env = engine();
@@ -66,6 +77,7 @@ export class Templater {
     this.env.trimBlocks = true;
     this.env.keepTrailingNewline = true;
     this.env.enablePyCompat();
+    this.env.fuel = TEMPLATE_FUEL;
     for (const [name, fn] of Object.entries(filters)) this.env.addFilter(name, this.guard(name, fn, ''));
     for (const [name, fn] of Object.entries(tests)) this.env.addTest(name, this.guard(name, fn, false));
     this.env.addFilter(PY_FILTER, (v: unknown, ...[defined, code, line, col]: unknown[]) => {
@@ -75,14 +87,18 @@ export class Templater {
         this.filterError ??= undefinedError(String(code), line as number, col as number);
         return '';
       }
-      return printed(fromEngine(v));
+      const value = fromEngine(v);
+      const out = printed(value);
+      if (code !== undefined) taintOutput(String(code), typeof value === 'string' ? out : value, this.context);
+      return out;
     });
   }
 
   /** Renders a template to text, as Ansible's template module does. */
   render(source: string, context: Record<string, unknown>): string {
     const name = this.compile(source);
-    return preserveTrailingNewlines(source, this.call(() => this.env.renderTemplate(name, context), source));
+    this.context = context;
+    return preserveTrailingNewlines(source, bounded(this.call(() => this.env.renderTemplate(name, context), source)));
   }
 
   /**
@@ -96,7 +112,9 @@ export class Templater {
     const expr = pythonEscapes(sole);
     const value = this.call(() => this.env.evalExpr(expr, context), source, source.indexOf(expr));
     if (value === undefined && isVariablePath(expr)) throw undefinedError(expr.trim(), 1, source.indexOf(expr) + 1);
-    return fromEngine(value);
+    const result = fromEngine(typeof value === 'string' ? bounded(value) : value);
+    taintOutput(expr, result, context);
+    return result;
   }
 
   /** Evaluates a bare expression (`when:`, `until:`, `changed_when:`) with Python truthiness. */
@@ -179,6 +197,11 @@ export class Templater {
   }
 }
 
+function bounded(out: string): string {
+  if (out.length > TEMPLATE_MAX_OUTPUT) throw new TemplateError(`template output is larger than ${TEMPLATE_MAX_OUTPUT / 1024 / 1024} MiB (${out.length} characters); a template's output must stay below that`);
+  return out;
+}
+
 function undefinedError(name: string, line?: number, col?: number): TemplateError {
   return new TemplateError(`'${name}' is undefined`, line, col, name);
 }
@@ -212,6 +235,7 @@ function toTemplateError(e: unknown, source: string, exprOffset?: number): Templ
     }
   }
   if (exprOffset !== undefined && line === undefined) line = 1;
+  if (/ran out of fuel/.test(what)) return new TemplateError(`template stopped after ${TEMPLATE_FUEL} steps (a loop that never ends, or far too much work for one template); make it do less`, line, col);
   if (/^undefined value/.test(what) && spanned) return undefinedError(spanned.replace(/^\(+|\)+$/g, ''), line, col);
   return new TemplateError(what.replace(/^syntax error: /, 'template syntax error: '), line, col);
 }

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { pythonRepr } from '../vars/python-repr.js';
+import { isStreamSource, type StreamSource } from '../transport/types.js';
 
 /**
  * Every secret value the run knows (decrypted vault values, become and SSH passwords, the
@@ -18,9 +20,22 @@ export const MASK = '********';
  */
 export const MIN_SECRET_LENGTH = 4;
 
+/**
+ * The ways a secret is spelled once serialised: inside JSON (twice, for a result holding a
+ * JSON document), a Python repr, a YAML single-quoted scalar, a single-quoted shell word.
+ * A secret holding `"`, `\`, `'` or a newline is a different string in each of them, and the
+ * mask must find it there too, not only where it is printed raw.
+ */
+function escapedForms(v: string): string[] {
+  const json = (s: string) => JSON.stringify(s).slice(1, -1);
+  const quoted = [v, v.replace(/'/g, `'\\''`), v.replace(/'/g, "''")]; // raw, shell word, YAML '...'
+  return quoted.flatMap((q) => [q, json(q), json(json(q)), pythonRepr(q).slice(1, -1)]);
+}
+
 export function registerSecret(value: unknown): void {
   if (typeof value === 'string') {
-    for (const v of new Set([value, value.trim(), ...value.split('\n').map((l) => l.trim())])) {
+    const parts = [value, value.trim(), ...value.split('\n').map((l) => l.trim())];
+    for (const v of new Set([...parts, ...parts.flatMap(escapedForms)])) {
       if (v.length >= MIN_SECRET_LENGTH && !secrets.has(v)) {
         secrets.add(v);
         pattern = null;
@@ -37,15 +52,21 @@ function secretPattern(): RegExp | null {
   return pattern;
 }
 
+/** Whether any secret is registered (most runs without a vault have none). */
+export function anySecrets(): boolean {
+  return secrets.size > 0;
+}
+
 /** The text with every known secret replaced by ********. */
 export function redact(text: string): string {
   const p = secretPattern();
   return p ? text.replace(p, MASK) : text;
 }
 
-export function containsSecret(text: string | Buffer | null | undefined): boolean {
+/** Streamed content (a big plain file on the controller; vaulted files never stream) is not read here. */
+export function containsSecret(text: string | Buffer | StreamSource | null | undefined): boolean {
   const p = secretPattern();
-  if (!p || text === null || text === undefined) return false;
+  if (!p || text === null || text === undefined || isStreamSource(text)) return false;
   p.lastIndex = 0;
   const found = p.test(typeof text === 'string' ? text : text.toString('utf8'));
   p.lastIndex = 0;

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { BIN } from './paths.js';
 
 export interface CliResult {
@@ -73,4 +74,33 @@ export function startCli(args: string[], opts: { cwd: string; env?: Record<strin
         check();
       }),
   };
+}
+
+/**
+ * Runs the built senex-play, sampling its peak resident memory (VmHWM in /proc, which only
+ * grows) until it exits; also its wall time.
+ */
+export function runCliMeasured(args: string[], opts: { cwd: string; env?: Record<string, string> }): Promise<CliResult & { peakRssMiB: number; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: { ...process.env, NO_COLOR: '1', CI: '1', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let peakKiB = 0;
+    const sample = setInterval(() => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) peakKiB = Math.max(peakKiB, Number(m[1]));
+      } catch {
+        /* exited between two samples */
+      }
+    }, 20);
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearInterval(sample);
+      resolve({ code: code ?? -1, stdout, stderr, peakRssMiB: peakKiB / 1024, ms: performance.now() - started });
+    });
+  });
 }

@@ -160,3 +160,18 @@ export class TestSshd {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * The mocha hooks of a suite over `count` loopback sshds: test users and client keys made
+ * and the servers started before its tests, stopped after. Filled in once `before` ran.
+ */
+export function withSshds(count: number): { keys: ClientKeys; servers: TestSshd[] } {
+  const suite = { keys: undefined as unknown as ClientKeys, servers: [] as TestSshd[] };
+  before(async () => {
+    ensureTestUsers();
+    suite.keys = makeClientKeys();
+    for (let i = 0; i < count; i++) suite.servers.push(await new TestSshd(suite.keys).start());
+  });
+  after(() => suite.servers.forEach((s) => s.stop()));
+  return suite;
+}

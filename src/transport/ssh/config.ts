@@ -11,6 +11,8 @@ export interface SshHostConfig {
   proxyJump?: string;
   userKnownHostsFiles?: string[];
   strictHostKeyChecking?: 'yes' | 'no' | 'accept-new' | 'ask' | 'off';
+  /** HashKnownHosts: new known_hosts lines name the host as `|1|salt|hash` (Debian's default). */
+  hashKnownHosts?: boolean;
   connectTimeout?: number;
   serverAliveInterval?: number;
   serverAliveCountMax?: number;
@@ -120,6 +122,9 @@ export function sshConfigFor(host: string, files = [join(homedir(), '.ssh', 'con
           break;
         case 'stricthostkeychecking':
           cfg.strictHostKeyChecking = v.toLowerCase() as SshHostConfig['strictHostKeyChecking'];
+          break;
+        case 'hashknownhosts':
+          cfg.hashKnownHosts = v.toLowerCase() === 'yes';
           break;
         case 'connecttimeout':
           cfg.connectTimeout = Number(v);

@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -38,11 +38,20 @@ function globMatch(pattern: string, name: string): boolean {
   return re.test(name);
 }
 
+/** OpenSSH's hashed host field: `|1|` base64(20-byte salt) `|` base64(HMAC-SHA1(salt, name)). */
+export function hashedHostField(name: string, salt: Buffer = randomBytes(20)): string {
+  return `|1|${salt.toString('base64')}|${hmacName(salt, name)}`;
+}
+
+function hmacName(salt: Buffer, name: string): string {
+  return createHmac('sha1', salt).update(name).digest('base64');
+}
+
 /** Does a known_hosts host field (plain list with wildcards/negation, or |1| hashed) name this host? */
 function hostFieldMatches(field: string, name: string): boolean {
   if (field.startsWith('|1|')) {
     const [, , salt = '', hash = ''] = field.split('|');
-    return createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64') === hash;
+    return hmacName(Buffer.from(salt, 'base64'), name) === hash;
   }
   let matched = false;
   for (const p of field.split(',')) {
@@ -93,12 +102,16 @@ export class KnownHosts {
     return { ok: false, reason: 'unknown' };
   }
 
-  /** Records a key (accept-new); never replaces an existing line. */
-  add(name: string, keyBlob: Buffer): string {
+  /**
+   * Records a key (accept-new); never replaces an existing line. `hashed` follows the user's
+   * HashKnownHosts, so the file does not list the hosts this machine manages in clear.
+   */
+  add(name: string, keyBlob: Buffer, opts: { hashed?: boolean } = {}): string {
     const file = this.files[0]!;
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const needsNewline = existsSync(file) && !/(^|\n)$/.test(readFileSync(file, 'utf8'));
-    appendFileSync(file, `${needsNewline ? '\n' : ''}${name} ${keyType(keyBlob)} ${keyBlob.toString('base64')}\n`, { mode: 0o600 });
+    const field = opts.hashed ? hashedHostField(name) : name;
+    appendFileSync(file, `${needsNewline ? '\n' : ''}${field} ${keyType(keyBlob)} ${keyBlob.toString('base64')}\n`, { mode: 0o600 });
     return file;
   }
 }

@@ -60,11 +60,17 @@ function policyOf(value: string | undefined): HostKeyPolicy | undefined {
   return undefined;
 }
 
-function endpoint(spec: string, cfgFiles: string[] | undefined, home: string, fallbackUser: string): SshEndpoint {
+function endpoint(spec: string, cfgFiles: string[] | undefined, home: string, fallbackUser: string, hashOption: boolean | undefined): SshEndpoint {
   const m = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(spec.trim());
   const name = (m?.[2] ?? spec).replace(/^\[|\]$/g, '');
   const cfg = sshConfigFor(name, cfgFiles, home);
-  return { name: cfg.hostName ?? name, address: cfg.hostName ?? name, port: Number(m?.[3] ?? cfg.port ?? 22), user: m?.[1] ?? cfg.user ?? fallbackUser };
+  return {
+    name: cfg.hostName ?? name,
+    address: cfg.hostName ?? name,
+    port: Number(m?.[3] ?? cfg.port ?? 22),
+    user: m?.[1] ?? cfg.user ?? fallbackUser,
+    hashKnownHosts: hashOption ?? cfg.hashKnownHosts ?? false,
+  };
 }
 
 /** Everything SSH needs for one host: inventory variables over ~/.ssh/config over defaults. */
@@ -77,15 +83,18 @@ export function resolveSshOptions(spec: ConnectionSpec, d: SshDefaults): SshOpti
   const cfg: SshHostConfig = sshConfigFor(spec.host, d.configFiles, home);
   for (const w of cfg.warnings) d.warn(w);
   const localUser = userInfo().username;
+  // `-o HashKnownHosts=...` on the command line applies to every hop, as with ssh itself.
+  const hashOption = common.options.hashknownhosts === undefined ? undefined : /^yes$/i.test(common.options.hashknownhosts.trim());
   const address = addressGiven ? spec.address : (cfg.hostName ?? spec.address);
   const target: SshEndpoint = {
     name: address,
     address,
     port: Number(str('ansible_port') ?? common.port ?? cfg.port ?? 22),
     user: str('ansible_user') ?? spec.user ?? cfg.user ?? localUser,
+    hashKnownHosts: hashOption ?? cfg.hashKnownHosts ?? false,
   };
   const jumpSpec = common.jump ?? cfg.proxyJump;
-  const jumps = jumpSpec ? jumpSpec.split(',').map((j) => endpoint(j, d.configFiles, home, localUser)) : [];
+  const jumps = jumpSpec ? jumpSpec.split(',').map((j) => endpoint(j, d.configFiles, home, localUser, hashOption)) : [];
   const identityFiles = [
     str('ansible_ssh_private_key_file'),
     common.identity,

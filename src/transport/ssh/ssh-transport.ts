@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { AuthHandlerMiddleware, Client, ClientChannel, ConnectConfig, ParsedKey } from 'ssh2';
 import { shellJoin } from '../quote.js';
 import { Limit } from '../limit.js';
-import type { ShellChannel } from '../remote-shell.js';
+import { waitDrain, type ShellChannel } from '../remote-shell.js';
 import { ShellTransport } from '../shell-transport.js';
 import { UnreachableError } from '../types.js';
 import { fingerprint, KnownHosts, knownHostsName } from './known-hosts.js';
@@ -33,6 +33,8 @@ export interface SshEndpoint {
   address: string;
   port: number;
   user: string;
+  /** ssh_config's HashKnownHosts for this hop: accept-new records it hashed. */
+  hashKnownHosts?: boolean;
 }
 
 export type HostKeyPolicy = 'strict' | 'accept-new' | 'off';
@@ -89,7 +91,6 @@ export class SshTransport extends ShellTransport {
   private client?: Client;
   private channels = new Limit(MAX_CHANNELS);
   private lostReason?: string;
-  private tried: string[] = [];
   private keys?: Array<{ file: string; key: ParsedKey }>;
 
   constructor(private readonly opts: SshOptions) {
@@ -101,17 +102,25 @@ export class SshTransport extends ShellTransport {
     const started = Date.now();
     let sock: Duplex | undefined;
     const hops = [...this.opts.jumps, this.opts.target];
-    for (const [i, hop] of hops.entries()) {
-      const client = await handshakes.run(() => this.handshake(hop, sock));
-      this.clients.push(client);
-      if (i < hops.length - 1) {
-        const next = hops[i + 1]!;
-        sock = await new Promise<Duplex>((resolve, reject) =>
-          client.forwardOut('127.0.0.1', 0, next.address, next.port, (err, stream) =>
-            err ? reject(this.unreachable(`jump host ${hop.name} cannot reach ${next.address}:${next.port}: ${err.message}`)) : resolve(stream),
-          ),
-        );
-      } else this.client = client;
+    try {
+      for (const [i, hop] of hops.entries()) {
+        const client = await handshakes.run(() => this.handshake(hop, sock));
+        this.clients.push(client);
+        if (i < hops.length - 1) {
+          const next = hops[i + 1]!;
+          sock = await new Promise<Duplex>((resolve, reject) =>
+            client.forwardOut('127.0.0.1', 0, next.address, next.port, (err, stream) =>
+              err ? reject(this.unreachable(`jump host ${hop.name} cannot reach ${next.address}:${next.port}: ${err.message}`)) : resolve(stream),
+            ),
+          );
+        } else this.client = client;
+      }
+    } catch (e) {
+      // A later hop failed (its key, its login): the hops before it are open connections
+      // that keep the process alive. Nobody else holds this transport yet, so close them here.
+      sock?.destroy();
+      await this.closeConnection();
+      throw e;
     }
     this.stats.connectMs = Date.now() - started;
   }
@@ -122,6 +131,8 @@ export class SshTransport extends ShellTransport {
 
   private handshake(hop: SshEndpoint, sock: Duplex | undefined): Promise<Client> {
     const client = new (ssh().Client)();
+    // What was tried on this hop only: a jump host's login is not the target's.
+    const tried: string[] = [];
     let hostKeyError: UnreachableError | undefined;
     const config: ConnectConfig = {
       host: hop.address,
@@ -135,7 +146,7 @@ export class SshTransport extends ShellTransport {
         hostKeyError = this.verifyHostKey(hop, key);
         return hostKeyError === undefined;
       },
-      authHandler: this.authHandler(hop),
+      authHandler: this.authHandler(hop, tried),
     };
     return new Promise<Client>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -150,19 +161,22 @@ export class SshTransport extends ShellTransport {
       });
       client.once('error', (e: Error & { level?: string; code?: string }) => {
         clearTimeout(timer);
-        reject(hostKeyError ?? this.describeConnectError(hop, e));
+        // ssh2 does not always close a failed handshake's transport (a forwarded stream
+        // through a jump host stays open): end it, or it holds the process open.
+        client.end();
+        reject(hostKeyError ?? this.describeConnectError(hop, e, tried));
       });
       client.connect(config);
     });
   }
 
-  private describeConnectError(hop: SshEndpoint, e: Error & { level?: string; code?: string }): UnreachableError {
+  private describeConnectError(hop: SshEndpoint, e: Error & { level?: string; code?: string }, tried: string[]): UnreachableError {
     const where = `${hop.user}@${hop.address}:${hop.port}`;
     if (e.code === 'ECONNREFUSED') return this.unreachable(`connection refused by ${hop.address}:${hop.port}`, 'is sshd running and listening on that port?');
     if (e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH') return this.unreachable(`no route to ${hop.address}`, 'check ansible_host and the network');
     if (e.code === 'ENOTFOUND') return this.unreachable(`cannot resolve host name ${hop.address}`, 'check ansible_host or HostName in ~/.ssh/config');
     if (e.level === 'client-authentication') {
-      return this.unreachable(`authentication failed for ${where} (tried: ${this.tried.join(', ') || 'nothing'})`, 'check ansible_user and the key (ansible_ssh_private_key_file, ssh-agent), or give a password with --ask-pass');
+      return this.unreachable(`authentication failed for ${where} (tried: ${tried.join(', ') || 'nothing'})`, 'check ansible_user and the key (ansible_ssh_private_key_file, ssh-agent), or give a password with --ask-pass');
     }
     if (/Timed out while waiting for handshake/.test(e.message)) return this.unreachable(`no SSH handshake from ${hop.address}:${hop.port} within ${this.opts.connectTimeoutMs / 1000} s`);
     return this.unreachable(`cannot connect to ${where}: ${e.message}`);
@@ -189,7 +203,7 @@ export class SshTransport extends ShellTransport {
       );
     }
     if (this.opts.hostKeyPolicy === 'accept-new') {
-      const file = known.add(name, key);
+      const file = known.add(name, key, { hashed: hop.hashKnownHosts === true });
       this.opts.warn(`permanently added ${name} (${fp}) to ${file}`);
       return undefined;
     }
@@ -204,7 +218,7 @@ export class SshTransport extends ShellTransport {
   }
 
   /** OpenSSH's order: agent, identity files, keyboard-interactive, password. */
-  private authHandler(hop: SshEndpoint): AuthHandlerMiddleware {
+  private authHandler(hop: SshEndpoint, tried: string[]): AuthHandlerMiddleware {
     let steps: AuthStep[] | undefined;
     return (methodsLeft, _partial, next) => {
       void (async () => {
@@ -212,13 +226,13 @@ export class SshTransport extends ShellTransport {
         while (steps.length > 0) {
           const step = steps.shift()!;
           if (methodsLeft && !methodsLeft.includes(step.method.type as never)) continue;
-          this.tried.push(step.label);
+          tried.push(step.label);
           next(step.method as never);
           return;
         }
         next(false as never);
       })().catch((e: Error) => {
-        this.tried.push(e.message);
+        tried.push(e.message);
         next(false as never);
       });
     };
@@ -284,7 +298,8 @@ export class SshTransport extends ShellTransport {
       closeCb(this.lostReason ?? 'the remote shell exited');
     });
     return {
-      write: (data) => void channel.write(data),
+      write: (data) => channel.write(data),
+      drained: () => waitDrain(channel),
       onData: (cb) => void channel.on('data', cb),
       onStderr: (cb) => void channel.stderr.on('data', cb),
       onClose: (cb) => {
