@@ -1,31 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, type Option } from 'commander';
-import {
-  ansibleSearchPaths,
-  DEFAULT_FORKS,
-  connector,
-  ExitCode,
-  fanOut,
-  formatError,
-  htmlReporter,
-  jsonReporter,
-  loadRun,
-  OptionsError,
-  plainReporter,
-  resolvePlaybook,
-  runLoaded,
-  style,
-  wantsColor,
-  type Reporter,
-  type RunOptions,
-  type SearchPaths,
-} from '../index.js';
-import { parseExtraVars } from './extra-vars.js';
-import { listHosts, listTags, listTasks } from './list.js';
-import { askHidden, askOnce } from './prompt.js';
-import { vaultMain } from './vault.js';
-import { loadVaultSecrets, setVaultSecrets } from '../vault/keyring.js';
-import { redact, registerSecret } from '../vault/redact.js';
+// Only what parsing the command line needs loads up front, so --version and --help answer
+// without the engine; the engine (src/index.ts) and the CLI's helpers load once a run is asked for.
+import { ExitCode, formatError } from '../errors.js';
+import { DEFAULT_FORKS, type RunOptions } from '../engine/options.js';
+import type { Reporter } from '../output/events.js';
+import type { SearchPaths } from '../load/ansible-config.js';
+import { style, wantsColor } from '../output/style.js';
+import { redact } from '../vault/redact.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -161,7 +143,9 @@ interface CliOptions {
   askVaultPass: boolean;
 }
 
-function toRunOptions(playbooks: string[], o: CliOptions, cwd: string, paths: SearchPaths): RunOptions {
+async function toRunOptions(playbooks: string[], o: CliOptions, cwd: string, paths: SearchPaths): Promise<RunOptions> {
+  const { OptionsError } = await import('../index.js');
+  const { parseExtraVars } = await import('./extra-vars.js');
   if (o.becomeMethod !== undefined && o.becomeMethod !== 'sudo' && o.becomeMethod !== 'su') throw new OptionsError(`--become-method must be sudo or su, not '${o.becomeMethod}'`);
   const extraVars = Object.assign({}, ...o.extraVars.map((e) => parseExtraVars(e, cwd))) as Record<string, unknown>;
   return {
@@ -206,7 +190,7 @@ export interface CliIO {
 
 /** The whole CLI: parses argv, runs, prints; returns the exit code. Never throws. */
 export async function main(argv: string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }): Promise<number> {
-  if (argv[0] === 'vault') return vaultMain(argv.slice(1), io);
+  if (argv[0] === 'vault') return (await import('./vault.js')).vaultMain(argv.slice(1), io);
   // Every line a person or a log sees passes the secret mask (vault values, passwords, no_log).
   const out = (s: string) => void io.stdout.write(redact(s));
   const err = (s: string) => void io.stderr.write(redact(s));
@@ -221,11 +205,18 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
       throw e;
     }
     const opts = cmd.opts<CliOptions>();
+    const [{ ansibleSearchPaths, connector, fanOut, htmlReporter, jsonReporter, loadRun, OptionsError, plainReporter, resolvePlaybook, runLoaded }, { listHosts, listTags, listTasks }, { askHidden, askOnce }, { loadVaultSecrets, setVaultSecrets }, { registerSecret }] = await Promise.all([
+      import('../index.js'),
+      import('./list.js'),
+      import('./prompt.js'),
+      import('../vault/keyring.js'),
+      import('../vault/redact.js'),
+    ]);
     // Vault passwords first: files are decrypted while loading, so a wrong one stops here.
     setVaultSecrets(await loadVaultSecrets({ vaultIds: opts.vaultId, vaultPasswordFiles: opts.vaultPasswordFile, askVaultPass: opts.askVaultPass }, io.env, askHidden, io.cwd));
     const paths = ansibleSearchPaths(io.env, io.cwd);
     if (paths.ignored) err(`[WARNING]: ${paths.ignored}\n`);
-    const options = toRunOptions(cmd.args, opts, io.cwd, paths);
+    const options = await toRunOptions(cmd.args, opts, io.cwd, paths);
     const interactive = io.stdout.isTTY === true && !io.env.CI;
     // The terminal-only packages load only for a terminal (together ~0.3 s of a run's start).
     const spinner = interactive ? (await import('ora')).default({ text: 'loading playbook, roles and inventory', stream: io.stderr }).start() : undefined;

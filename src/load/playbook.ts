@@ -12,7 +12,7 @@ import { validateSchema } from './validate.js';
 import { loadVarsFile, loadYamlFile, posOf } from './yaml.js';
 
 const taskList = { type: 'array' } as const;
-const playSchema = {
+export const playSchema = {
   type: 'object',
   properties: {
     name: { type: ['string', 'null'] },

@@ -26,9 +26,9 @@ const optionSchema: object = {
 };
 
 const argumentSpecsSchema = { type: 'object', additionalProperties: { type: 'object', properties: { options: { type: 'object', additionalProperties: optionSchema } } } };
-const specSchema = { type: 'object', properties: { argument_specs: argumentSpecsSchema }, additionalProperties: false };
+export const specSchema = { type: 'object', properties: { argument_specs: argumentSpecsSchema }, additionalProperties: false };
 
-const metaSchema = {
+export const metaSchema = {
   type: 'object',
   properties: {
     galaxy_info: {

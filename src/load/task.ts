@@ -119,7 +119,7 @@ function inherit(parent: Inherited, data: Record<string, unknown>): Inherited {
   };
 }
 
-const keywordSchema = {
+export const keywordSchema = {
   type: 'object',
   properties: {
     // `- name:` with nothing after it is a task without a name, as in Ansible.

@@ -1,7 +1,14 @@
-import { createTwoFilesPatch } from 'diff';
+import { createRequire } from 'node:module';
 import type { FileDiff } from './events.js';
 import type { Style } from './style.js';
 import { containsSecret, sha256Hex } from '../vault/redact.js';
+
+type JsDiff = typeof import('diff');
+let jsdiff: JsDiff | undefined;
+/** jsdiff loads when the first diff is rendered: most runs show none, and it costs ~35 ms to load. */
+function diffLib(): JsDiff {
+  return (jsdiff ??= createRequire(import.meta.url)('diff') as JsDiff);
+}
 
 /** Content larger than this is summarised, not diffed. */
 export const DIFF_SIZE_CAP = 256 * 1024;
@@ -37,10 +44,10 @@ export function renderDiff(d: FileDiff, style: Style): string {
   if (size(d.before) > DIFF_SIZE_CAP || size(d.after) > DIFF_SIZE_CAP) {
     return `${head}(diff not shown: larger than ${DIFF_SIZE_CAP / 1024} KiB; ${size(d.before)} -> ${size(d.after)} bytes)\n`;
   }
-  const patch = createTwoFilesPatch(`before: ${d.path}`, `after: ${d.path}`, text(d.before), text(d.after), undefined, undefined, {
+  const patch = diffLib().createTwoFilesPatch(`before: ${d.path}`, `after: ${d.path}`, text(d.before), text(d.after), undefined, undefined, {
     context: 3,
     timeout: DIFF_TIMEOUT_MS,
-  } as Parameters<typeof createTwoFilesPatch>[6]);
+  } as Parameters<JsDiff['createTwoFilesPatch']>[6]);
   if (patch === undefined) return `${head}(diff not shown: took longer than ${DIFF_TIMEOUT_MS} ms to compute)\n`;
   return patch
     .split('\n')

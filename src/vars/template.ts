@@ -245,7 +245,7 @@ function toTemplateError(e: unknown, source: string, exprOffset?: number): Templ
   }
   if (exprOffset !== undefined && line === undefined) line = 1;
   if (/^output too large/.test(what)) return new TemplateError(`template output is larger than ${TEMPLATE_MAX_OUTPUT / 1024 / 1024} MiB (${what.replace(/^output too large: /, '')}); a template's output must stay below that`, line, col);
-  if (/ran out of fuel/.test(what)) return new TemplateError(`template stopped after ${TEMPLATE_FUEL} steps (a loop that never ends, or far too much work for one template); make it do less`, line, col);
+  if (/out of fuel/.test(what)) return new TemplateError(`template stopped after ${TEMPLATE_FUEL} steps (a loop that never ends, or far too much work for one template); make it do less`, line, col);
   if (/^undefined value/.test(what) && spanned) return undefinedError(spanned.replace(/^\(+|\)+$/g, ''), line, col);
   return new TemplateError(what.replace(/^syntax error: /, 'template syntax error: '), line, col);
 }

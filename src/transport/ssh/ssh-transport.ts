@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
-import ssh2, { type AuthHandlerMiddleware, type Client, type ClientChannel, type ConnectConfig, type ParsedKey } from 'ssh2';
+import type { AuthHandlerMiddleware, Client, ClientChannel, ConnectConfig, ParsedKey } from 'ssh2';
 import { shellJoin } from '../quote.js';
 import { Limit } from '../limit.js';
 import { waitDrain, type ShellChannel } from '../remote-shell.js';
@@ -8,8 +9,16 @@ import { ShellTransport } from '../shell-transport.js';
 import { UnreachableError } from '../types.js';
 import { fingerprint, KnownHosts, knownHostsName } from './known-hosts.js';
 
-// ssh2 is CommonJS: its classes come from the default export under ESM.
-const { Client: SshClient, utils } = ssh2;
+type Ssh2 = typeof import('ssh2');
+let ssh2: Ssh2 | undefined;
+/**
+ * ssh2 loads when the first SSH connection is opened, not with the CLI: it costs about 0.1 s
+ * of start-up that a --syntax-check, a local run or --version never needs. It is CommonJS,
+ * so require() gives its classes directly, synchronously.
+ */
+function ssh(): Ssh2 {
+  return (ssh2 ??= createRequire(import.meta.url)('ssh2') as Ssh2);
+}
 
 /** One authentication attempt, in the order OpenSSH tries them. */
 interface AuthStep {
@@ -63,12 +72,12 @@ async function loadKey(file: string, passphrase: SshOptions['passphrase']): Prom
     return undefined;
   }
   const first = (k: ParsedKey | ParsedKey[] | Error) => (Array.isArray(k) ? k[0] : k);
-  const plain = first(utils.parseKey(data));
+  const plain = first(ssh().utils.parseKey(data));
   if (plain && !(plain instanceof Error)) return plain;
   if (!(plain instanceof Error) || !/encrypted|passphrase/i.test(plain.message) || !passphrase) return undefined;
   const pass = await passphrase();
   if (pass === undefined) return undefined;
-  const decrypted = first(utils.parseKey(data, pass));
+  const decrypted = first(ssh().utils.parseKey(data, pass));
   if (!decrypted || decrypted instanceof Error) throw new Error(`cannot decrypt ${file}: wrong passphrase`);
   return decrypted;
 }
@@ -121,7 +130,7 @@ export class SshTransport extends ShellTransport {
   }
 
   private handshake(hop: SshEndpoint, sock: Duplex | undefined): Promise<Client> {
-    const client = new SshClient();
+    const client = new (ssh().Client)();
     // What was tried on this hop only: a jump host's login is not the target's.
     const tried: string[] = [];
     let hostKeyError: UnreachableError | undefined;
