@@ -165,6 +165,15 @@ function toValidationError(e: ErrorObject, data: unknown, schema: object, opts: 
       const hint = typeof value === 'string' ? didYouMean(value, (e.params as { allowedValues: unknown[] }).allowedValues.map(String)) : `use one of ${allowed}`;
       return new ValidationError('E_VALUE', `${label} in ${opts.what} must be one of ${allowed}, not ${JSON.stringify(value)}`, { pos: at(parent, key), hint });
     }
+    case 'const': {
+      // A value we accept by name but support only one way of (assemble's remote_src): say so.
+      const sub = subSchema(schema, e.instancePath);
+      const only = JSON.stringify((e.params as { allowedValue: unknown }).allowedValue);
+      return new ValidationError('E_UNSUPPORTED', `${label} in ${opts.what} can only be ${only}, not ${JSON.stringify(value)}`, {
+        pos: at(parent, key),
+        hint: typeof sub.description === 'string' ? sub.description : `leave it out or set it to ${only}`,
+      });
+    }
     case 'oneOf':
     case 'anyOf':
       if (e.instancePath !== '' && typeof key === 'string') {

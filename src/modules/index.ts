@@ -14,11 +14,14 @@ import { lineinfile } from './lineinfile.js';
 import { replace } from './replace.js';
 import { stat } from './stat.js';
 import { findForeignModule } from './foreign.js';
+import { assemble } from './assemble.js';
+import { iniFile } from './ini-file.js';
 import type { AnyModule } from './types.js';
 
 const all: AnyModule[] = [
   file, copy, template, lineinfile, blockinfile, replace, stat, command, shell, debug, fail, assert, setFact, meta, includeVars,
   setup, apt, packageModule, debconf, systemdService, systemd, service, user, group, cron, podmanSecret,
+  assemble, iniFile,
 ];
 
 /** Collections whose prefix names the same module (`ansible.builtin.copy` is `copy`). */
