@@ -1,3 +1,5 @@
+import { quote } from '../transport/quote.js';
+
 /**
  * Shell pieces for changing files in a directory that another user may be able to write
  * (issue 16, item 1). senex-play runs as root and writes into such directories (the roles
@@ -53,20 +55,31 @@ export const PRELUDE = [
   '}',
 ];
 
-/** Enters the directory of `$p` (resolved once, as enter_dir does) and sets `$name` to the last component of `$p`. */
-export function enterParent(missing: string): string[] {
-  return [
-    'dir=$(dirname -- "$p"); name=$(basename -- "$p")',
-    `enter_dir "$dir" || { echo ${missing} >&2; exit 1; }`,
-  ];
+/**
+ * `dirname` and `basename` of a path, computed here: on the host, `$(dirname -- "$p")` would
+ * strip every trailing newline of the answer, so a name ending in one would be another name.
+ * Each result reaches the script as one quoted word, whatever bytes it holds.
+ */
+export function splitPath(path: string): { dir: string; name: string } {
+  const trimmed = path.replace(/\/+$/, '');
+  if (trimmed === '') return path === '' ? { dir: '.', name: '' } : { dir: '/', name: '/' };
+  const slash = trimmed.lastIndexOf('/');
+  if (slash < 0) return { dir: '.', name: trimmed };
+  return { dir: trimmed.slice(0, slash).replace(/\/+$/, '') || '/', name: trimmed.slice(slash + 1) };
+}
+
+/** Enters the directory of `path` (the script's `$p`; resolved once, as enter_dir does) and sets `$dir` and `$name`. */
+export function enterParent(path: string, missing: string): string[] {
+  const { dir, name } = splitPath(path);
+  return [`dir=${quote(dir)}; name=${quote(name)}`, `enter_dir "$dir" || { echo ${missing} >&2; exit 1; }`];
 }
 
 /**
- * A path the plan reached by following the symlink `$1` (lineinfile edits a link's target):
+ * A path the plan reached by following the symlink `via` (lineinfile edits a link's target):
  * only when nobody else can write the link's directory, for the same reason as enter_dir.
  */
 export function checkFollowed(via: string): string {
-  return `( enter_dir "$(dirname -- ${via})" && trusted_dir ) || { echo "$p was reached through the symlink "${via}", and a user other than $(id -un) can write its directory: not following it as $(id -un)" >&2; exit 1; }`;
+  return `( enter_dir ${quote(splitPath(via).dir)} && trusted_dir ) || { echo "$p was reached through the symlink "${quote(via)}", and a user other than $(id -un) can write its directory: not following it as $(id -un)" >&2; exit 1; }`;
 }
 
 /**
