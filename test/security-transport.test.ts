@@ -222,7 +222,7 @@ describe('security: never skip work silently', function () {
 
   // Skipped (known regression, found by this session's last CI run, to fix next session): with the new
   // Jinja engine an attribute of a missing value prints null, where Ansible says VARIABLE IS NOT DEFINED!.
-  it.skip('debug var=: an undefined name is VARIABLE IS NOT DEFINED! (ok), a template error fails the task, as in Ansible', async () => {
+  it('debug var=: an undefined name is VARIABLE IS NOT DEFINED! (ok), a template error fails the task, as in Ansible', async () => {
     writeFileSync(join(t.dir, 'inventory.yml'), inventory({ h: 'x' }));
     writeFileSync(
       join(t.dir, 'site.yml'),

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { recap, runCli } from './helpers/cli.js';
+import { recap, runCli, startCli } from './helpers/cli.js';
 import { BIN, FIXTURES } from './helpers/paths.js';
 import { snapshot } from './helpers/snapshot.js';
 import { ensureTestUsers, makeClientKeys, TestSshd, USERS, type ClientKeys } from './helpers/sshd.js';
@@ -88,6 +89,51 @@ describe('runs over SSH', function () {
     assert.match(stdout, /fatal: \[victim\]: UNREACHABLE! => connection lost: .* \(during task 'step [5-7]'\)/);
     assert.equal(recap(stdout, 'steady').ok, 20);
     assert.equal(recap(stdout, 'victim').unreachable, 1);
+  });
+
+  // The lab's faults test (SIGINT during a large upload) over loopback: the interrupt lands
+  // while the streamed stdin (`__sx_stream`) is being sent, seen by its staging file on disk.
+  it('SIGINT during a large streamed upload: the upload finishes whole, notified handlers run, nothing more, exit 99', async () => {
+    const big = randomBytes(96 * 1024 * 1024);
+    writeFileSync(join(t.dir, 'big.bin'), big);
+    const dest = join(t.dir, 'dest');
+    mkdirSync(dest);
+    writeFileSync(
+      join(t.dir, 'site.yml'),
+      [
+        '- hosts: all',
+        '  become: true',
+        '  gather_facts: false',
+        '  tasks:',
+        `    - name: a large upload`,
+        `      copy: {src: big.bin, dest: ${dest}/big.bin}`,
+        '      notify: [the handler]',
+        '    - name: the task after the upload',
+        `      copy: {dest: ${dest}/after, content: "x"}`,
+        '  handlers:',
+        '    - name: the handler',
+        `      copy: {dest: ${dest}/handled, content: "x"}`,
+        '',
+      ].join('\n'),
+    );
+    const inv = inventory([{ name: 'h1', server: servers[0]! }]);
+    const run = startCli(['site.yml', '-i', inv], { cwd: t.dir, env });
+    await run.waitFor(/TASK \[a large upload\]/);
+    // The bytes are arriving: a staging directory holds part of the new file.
+    const staged = () => readdirSync(dest).filter((n) => n.startsWith('.senex-tmp.'));
+    const partial = () => staged().some((d) => (statSync(join(dest, d, 'new'), { throwIfNoEntry: false })?.size ?? 0) > 0);
+    for (let i = 0; i < 600 && !partial(); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(partial(), 'the upload was never seen in flight');
+    run.signal('SIGINT');
+    const r = await run.done;
+    assert.equal(r.code, 99, r.stdout + r.stderr);
+    assert.match(r.stderr, /interrupted: finishing the tasks in flight/);
+    assert.ok(readFileSync(join(dest, 'big.bin')).equals(big), 'the upload in flight was not completed');
+    assert.doesNotMatch(r.stdout, /TASK \[the task after the upload\]/);
+    assert.equal(existsSync(join(dest, 'after')), false);
+    assert.match(r.stdout, /RUNNING HANDLER \[the handler\]/);
+    assert.equal(existsSync(join(dest, 'handled')), true);
+    assert.deepEqual(staged(), []);
   });
 
   it('the differential playbook over SSH (become root) leaves what ansible-playbook -c local leaves', async () => {

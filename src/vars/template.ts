@@ -122,7 +122,7 @@ export class Templater {
     const sole = soleExpression(source);
     if (sole === undefined) return this.render(source, context);
     const expr = pythonEscapes(sole);
-    const value = this.call(() => this.env.evalExpr(expr, context), source, source.indexOf(expr));
+    const value = this.call(() => this.env.evalExpr(expr, context, true), source, source.indexOf(expr));
     if (value === undefined && isVariablePath(expr)) throw undefinedError(expr.trim(), 1, source.indexOf(expr) + 1);
     const result = fromEngine(typeof value === 'string' ? bounded(value) : value);
     taintOutput(expr, result, context);

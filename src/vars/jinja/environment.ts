@@ -5,13 +5,13 @@
  * (`item.0`), dotted filter and test names, a step budget and an output cap.
  */
 import type { Expr } from './ast.js';
-import { JinjaError } from './errors.js';
+import { JinjaError, undefinedValue } from './errors.js';
 import { tokenize, tokenizeExpr } from './lexer.js';
 import { Parser } from './parser.js';
 import { builtinFilters, builtinTests } from './builtins.js';
 import { checkNames, type NameResolver } from './names-check.js';
-import { Renderer, shortName, type Compiled, type EngineConfig, type JsFunction, type OutputHook } from './render.js';
-import { toJs } from './values.js';
+import { NO_ELSE, Renderer, shortName, type Compiled, type EngineConfig, type JsFunction, type OutputHook } from './render.js';
+import { toJs, Undef } from './values.js';
 
 export type UndefinedBehavior = 'strict' | 'lenient' | 'chainable' | 'semi_strict';
 
@@ -87,8 +87,13 @@ export class Environment {
     return new Renderer(this.config(), this.compile(name, source)).render(ctx ?? {});
   }
 
-  /** Evaluates one expression; dicts come back as Maps or the caller's objects, undefined as undefined. */
-  evalExpr(source: string, ctx: unknown): unknown {
+  /**
+   * Evaluates one expression; dicts come back as Maps or the caller's objects, undefined as
+   * undefined. With `strict`, an expression whose value is undefined (a missing attribute or
+   * item, at any depth: `{}.x.y`) is an undefined-value error, as Ansible's templating of a
+   * whole `{{ expr }}` is; an inline `if` without `else` stays undefined (Ansible gives '').
+   */
+  evalExpr(source: string, ctx: unknown, strict = false): unknown {
     const tpl: Compiled = { name: '<expression>', source, body: [] };
     let expr = this.exprs.get(source);
     if (!expr) {
@@ -101,7 +106,11 @@ export class Environment {
       if (this.exprs.size >= EXPR_CACHE_LIMIT) this.exprs.clear();
       this.exprs.set(source, expr);
     }
-    return toJs(new Renderer(this.config(), tpl).evaluate(expr, ctx ?? {}));
+    const value = new Renderer(this.config(), tpl).evaluate(expr, ctx ?? {});
+    if (strict && value instanceof Undef && !value.name.startsWith(NO_ELSE)) {
+      throw undefinedValue(value.span ?? expr.span).locate(tpl.name, source);
+    }
+    return toJs(value);
   }
 
   private compile(name: string, source: string): Compiled {

@@ -136,6 +136,9 @@ interface Out {
   parts: string[];
 }
 
+/** The name of the undefined value an inline `if` without `else` gives when false. */
+export const NO_ELSE = 'the inline if expression evaluated to false and no else section was defined';
+
 export class Renderer implements Runtime {
   private steps = 0;
   private size = 0;
@@ -482,7 +485,7 @@ export class Renderer implements Runtime {
       }
       case 'cond':
         if (this.truth(this.eval(e.test, frame), e.test.span)) return this.eval(e.then, frame);
-        return e.else ? this.eval(e.else, frame) : new Undef('the inline if expression evaluated to false and no else section was defined');
+        return e.else ? this.eval(e.else, frame) : new Undef(NO_ELSE);
     }
   }
 
