@@ -88,3 +88,9 @@ describe('differential: delegate_to, local_action, delegate_facts as ansible-pla
   this.timeout(180_000);
   compareRuns('delegate.yml', ['one', 'two']);
 });
+
+// k=v arguments: booleans from 'yes'/'no', octal modes as strings, {{ }} with spaces.
+describe('differential: k=v arguments as ansible-playbook parses them (kv.yml)', function () {
+  this.timeout(180_000);
+  compareRuns('kv.yml');
+});

@@ -10,7 +10,7 @@ import type { Block, Include, Inherited, LoopControl, Role, RoleInstance, Task, 
 import { closest, didYouMean } from './suggest.js';
 import { lineCol, unknownNames, type UnknownName } from './template-names.js';
 import { validateSchema } from './validate.js';
-import { keepPos, keepPosRenamed, loadYamlFile, posOf } from './yaml.js';
+import { keepPos, keepPosRenamed, loadYamlFile, posOf, setKeyPositions } from './yaml.js';
 
 /** What task loading needs from its surroundings. */
 export interface TaskLoadContext {
@@ -260,7 +260,14 @@ export class TaskLoader {
     this.keywordErrors(data, TASK_KEYWORDS, 'task');
     const { key, module } = modules[0] as { key: string; module: AnyModule };
     const args = withAliases(module, moduleArgs(module, key, data));
-    const errors = validateSchema(module.schema, args, { what: `module '${module.name}'`, skipTemplated: true, fallbackPos: posOf(data, key) });
+    // Ansible never templates an argument's name: `"{{ which }}": value` fails there at run
+    // time ("dest is required"); here it is an error before the run that says why.
+    const templatedKey = Object.keys(args).find(isTemplated);
+    if (templatedKey !== undefined) {
+      throw new ValidationError('E_ARGS', `argument name '${templatedKey}' of '${key}' is a template; Ansible does not template argument names`, { pos: posOf(args, templatedKey, 'key') ?? posOf(data, key), hint: 'write the argument name as it is' });
+    }
+    // Values are converted to the module's types as Ansible does ('yes', '86400').
+    const errors = validateSchema(module.schema, args, { what: `module '${module.name}'`, skipTemplated: true, coerce: true, fallbackPos: posOf(data, key) });
     if (errors.length) throw new ValidationErrors(errors);
     const inherited = inherit(parent, data);
     return {
@@ -470,7 +477,14 @@ function moduleArgs(module: AnyModule, key: string, data: Record<string, unknown
   if (parsed.rest) {
     throw new ValidationError('E_ARGS', `'${key}' takes key=value arguments; cannot read '${parsed.rest}'`, { pos: posOf(data, key), hint: `write the arguments as a mapping under '${key}:'` });
   }
-  return { ...parsed.args, ...extra };
+  const args = { ...parsed.args, ...extra };
+  // Each k=v word's own line:col, so a wrong value is pointed at where it is written.
+  const at = posOf(data, key);
+  if (at && !value.includes('\n')) {
+    const keys = Object.fromEntries(Object.entries(parsed.offsets).map(([k, off]) => [k, templatePos(at, 1, off + 1)!]));
+    setKeyPositions(args, at, keys);
+  }
+  return args;
 }
 
 /** Renames Ansible's alternative argument names (`dest` -> `path`), keeping positions. */
@@ -487,32 +501,49 @@ function withAliases(module: AnyModule, args: Record<string, unknown>): Record<s
 }
 
 /** Ansible's parse_kv: `k=v` words (quotes allowed) out of a string; `keys` limits which. */
-function pullKeyValues(text: string, keys: string[] | null): { args: Record<string, string>; rest: string } {
+function pullKeyValues(text: string, keys: string[] | null): { args: Record<string, string>; rest: string; offsets: Record<string, number> } {
   const args: Record<string, string> = {};
+  const offsets: Record<string, number> = {};
   const rest: string[] = [];
-  for (const word of splitArgs(text)) {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)=([\s\S]*)$/.exec(word);
-    if (m && (keys === null || keys.includes(m[1]!))) args[m[1]!] = m[2]!.replace(/^(["'])([\s\S]*)\1$/, '$2');
-    else rest.push(word);
+  for (const { word, start } of splitArgs(text)) {
+    // As parse_kv: escapes (`\n`, `\u00e9`) are decoded in k=v words; raw words keep theirs.
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=([\s\S]*)$/.exec(decodeEscapes(word));
+    if (m && (keys === null || keys.includes(m[1]!))) {
+      args[m[1]!] = m[2]!.replace(/^(["'])([\s\S]*)\1$/, '$2');
+      offsets[m[1]!] = start;
+    } else rest.push(word);
   }
   // Free-form text keeps its own spacing, minus the words taken out.
-  if (keys !== null && Object.keys(args).length === 0) return { args, rest: text };
-  return { args, rest: rest.join(' ') };
+  if (keys !== null && Object.keys(args).length === 0) return { args, rest: text, offsets };
+  return { args, rest: rest.join(' '), offsets };
+}
+
+const SIMPLE_ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', a: '\x07', b: '\b', f: '\f', v: '\v', '\\': '\\', "'": "'", '"': '"' };
+
+/** Ansible's _decode_escapes: Python's escape sequences, as `unicode-escape` reads them. */
+function decodeEscapes(text: string): string {
+  return text.replace(/\\(U[0-9a-fA-F]{8}|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[0-7]{1,3}|[\\'"abfnrtv])/g, (_, e: string) => {
+    if (/^[Uux]/.test(e)) return String.fromCodePoint(parseInt(e.slice(1), 16));
+    if (/^[0-7]/.test(e)) return String.fromCodePoint(parseInt(e, 8));
+    return SIMPLE_ESCAPES[e]!;
+  });
 }
 
 /**
  * Ansible's split_args: words split at white space, except inside quotes and inside
  * `{{ }}`, `{% %}` and `{# #}`, so `dest={{ root }}/x` is one word as Ansible reads it.
  */
-export function splitArgs(text: string): string[] {
-  const words: string[] = [];
+export function splitArgs(text: string): Array<{ word: string; start: number }> {
+  const words: Array<{ word: string; start: number }> = [];
   let word = '';
+  let start = 0;
   let quote: string | undefined;
   const open: string[] = [];
   const CLOSE: Record<string, string> = { '{{': '}}', '{%': '%}', '{#': '#}' };
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     const two = text.slice(i, i + 2);
+    if (word === '') start = i;
     if (quote === undefined && CLOSE[two]) {
       open.push(CLOSE[two]!);
       word += two;
@@ -529,10 +560,10 @@ export function splitArgs(text: string): string[] {
       quote = c;
       word += c;
     } else if (/\s/.test(c) && open.length === 0) {
-      if (word) words.push(word);
+      if (word) words.push({ word, start });
       word = '';
     } else word += c;
   }
-  if (word) words.push(word);
+  if (word) words.push({ word, start });
   return words;
 }
