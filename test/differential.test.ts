@@ -81,3 +81,16 @@ describe('differential: run_once on two hosts as ansible-playbook runs it (run-o
   this.timeout(180_000);
   compareRuns('run-once.yml', ['one', 'two']);
 });
+
+// delegate_to (localhost, 127.0.0.1, another host, templated per item), local_action in
+// both forms, delegate_facts; results registered on the original host.
+describe('differential: delegate_to, local_action, delegate_facts as ansible-playbook runs them (delegate.yml)', function () {
+  this.timeout(180_000);
+  compareRuns('delegate.yml', ['one', 'two']);
+});
+
+// k=v arguments: booleans from 'yes'/'no', octal modes as strings, {{ }} with spaces.
+describe('differential: k=v arguments as ansible-playbook parses them (kv.yml)', function () {
+  this.timeout(180_000);
+  compareRuns('kv.yml');
+});

@@ -31,6 +31,11 @@ export class HostRun {
   readonly stats: HostStats = emptyHostStats();
   /** Under --check: the state files would have after the changes planned so far. */
   readonly plannedFiles = new Map<string, FileFacts>();
+  /**
+   * Who the connection logs in as and how, once known (set by the run for connections it
+   * makes): become compares its user with this one.
+   */
+  login?: { user: string | undefined; connection: string };
   /** Why the host failed or became unreachable. */
   error?: string;
   private transport?: Promise<Transport>;

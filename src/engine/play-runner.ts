@@ -13,6 +13,7 @@ import { isTemplated } from '../vars/template-source.js';
 import type { Templater } from '../vars/template.js';
 import { markFinal, type Vars } from '../vars/scope.js';
 import type { HostRun } from './host-run.js';
+import type { Connections } from './run.js';
 import type { RunOptions } from './options.js';
 import { pool } from './pool.js';
 import { ScopeBuilder } from './scope-builder.js';
@@ -34,6 +35,8 @@ export interface PlayEnv {
   signal: AbortSignal;
   /** Shared across plays so --start-at-task is honoured once. */
   startState: { started: boolean };
+  /** Connections for delegate_to and remote_user (absent: every task uses its host's own). */
+  connections?: Connections | undefined;
 }
 
 type Extra = Map<HostRun, Vars>;
@@ -87,7 +90,9 @@ export class PlayRunner {
   }
 
   async run(): Promise<void> {
-    const byName = new Map(this.hosts.map((h) => [h.name, h]));
+    const own = new Map(this.hosts.map((h) => [h.name, h]));
+    // Hosts outside the play keep their facts (set in an earlier play, or by delegate_facts).
+    const byName = { get: (name: string) => own.get(name) ?? this.env.connections?.known(name) };
     this.scopes = new ScopeBuilder(
       this.play,
       this.env.options,
@@ -155,7 +160,9 @@ export class PlayRunner {
       const started = Date.now();
       let result: HostTaskResult;
       try {
-        const t = await host.connection();
+        // The play's remote_user logs in for the facts too (ansible_user still wins).
+        const user = this.play.remoteUser === undefined ? undefined : String(this.scopes.scope(host, { when: [], tags: [], vars: [], environment: {} }).template(this.play.remoteUser));
+        const t = await (this.env.connections && user !== undefined ? this.env.connections.target(host, host.name, user) : host).connection();
         const probe = systemFactsProbe();
         const r = await t.exec({ script: probe.script });
         const facts = probe.parse(r.stdout.toString('utf8'), r.rc);
@@ -215,7 +222,7 @@ export class PlayRunner {
 
   /** Probes of this task and the ones after it, in one round trip, for hosts that would probe now. */
   private async lookAhead(task: Task, rest: () => TaskNode[], hosts: HostRun[], extra: Extra): Promise<void> {
-    const env = { options: this.env.options, scopes: this.scopes };
+    const env = { options: this.env.options, scopes: this.scopes, connections: this.env.connections };
     let next: Task[] | undefined;
     const ahead = () => (next ??= tasksAhead(rest().filter((n) => anySelected(n, this.selection))));
     await pool(hosts, this.env.options.forks, (h) => prefetchProbes(task, ahead, h, env, extra.get(h)));
@@ -293,7 +300,7 @@ export class PlayRunner {
     const before = once ? snapshotVars(hosts[0]!) : undefined;
     const outcomes = await pool(once ? hosts.slice(0, 1) : hosts, this.env.options.forks, async (host) => {
       const retrying = (retriesLeft: number, msg: string | undefined) => this.env.emit({ kind: 'retry', task: title, host: host.name, retriesLeft, msg });
-      const outcome = await runTask(task, host, { options: this.env.options, scopes: this.scopes, retrying }, extra.get(host));
+      const outcome = await runTask(task, host, { options: this.env.options, scopes: this.scopes, retrying, connections: this.env.connections }, extra.get(host));
       const ignored = outcome.status === 'failed' && this.ignoreErrors(task, host, extra);
       outcome.ignored = ignored || undefined;
       for (const item of outcome.items ?? []) this.env.emit({ kind: 'item_result', task: title, result: item });

@@ -9,7 +9,7 @@ import { loadPlaybook } from '../load/playbook.js';
 import { posOf } from '../load/yaml.js';
 import type { Playbook } from '../load/model.js';
 import type { HostStats, HostTransportStats, Reporter, RunEvent } from '../output/events.js';
-import type { Connector } from '../transport/connect.js';
+import type { ConnectionSpec, Connector } from '../transport/connect.js';
 import { VarScope } from '../vars/scope.js';
 import { Templater } from '../vars/template.js';
 import { HostRun } from './host-run.js';
@@ -89,10 +89,40 @@ export async function runLoaded(loaded: LoadedRun, options: RunOptions, reporter
   const hostRun = (name: string): HostRun => {
     let h = hostRuns.get(name);
     if (!h) {
-      h = new HostRun(name, loaded.inventory, (run) => connect(connectionSpec(run, loaded, options)));
+      h = new HostRun(name, loaded.inventory, (run) => {
+        const spec = connectionSpec(run.name, loaded, options, undefined);
+        run.login = { user: spec.user, connection: spec.connection };
+        return connect(spec);
+      });
       hostRuns.set(name, h);
     }
     return h;
+  };
+  // Connections other than a host's own: delegate_to another host, or a remote_user that is
+  // not the one the host logs in as. Each is a HostRun of its own (its own connection and
+  // planned files), never in the recap; the task's results stay on the original host.
+  const targets = new Map<string, HostRun>();
+  const connections: Connections = {
+    hostRun,
+    known: (name) => hostRuns.get(name),
+    address: (name) => connectionSpec(name, loaded, options, undefined).address,
+    target(host, name, remoteUser) {
+      const spec = connectionSpec(name, loaded, options, remoteUser);
+      const own = name === host.name && spec.user === connectionSpec(host.name, loaded, options, undefined).user;
+      if (own) return host;
+      const key = `${name}\0${spec.user ?? ''}\0${spec.connection}`;
+      let t = targets.get(key);
+      if (!t) {
+        t = new HostRun(name, loaded.inventory, () => connect(spec));
+        t.login = { user: spec.user, connection: spec.connection };
+        targets.set(key, t);
+      }
+      return t;
+    },
+    changed(name) {
+      hostRuns.get(name)?.forgetProbes();
+      for (const t of targets.values()) if (t.name === name) t.forgetProbes();
+    },
   };
   emit({ kind: 'run_start', playbook: loaded.playbook.path, check: options.check, diff: options.diff });
   const startState = { started: false };
@@ -105,16 +135,17 @@ export async function runLoaded(loaded: LoadedRun, options: RunOptions, reporter
         continue;
       }
       for (const h of hosts) if (h.state === 'ended') h.state = 'active';
-      await new PlayRunner(play, hosts, { options, templater: loaded.templater, emit, signal, startState }).run();
+      await new PlayRunner(play, hosts, { options, templater: loaded.templater, emit, signal, startState, connections }).run();
     }
   } finally {
     const transport: Record<string, HostTransportStats> = {};
     await Promise.all(
+      [...targets.values()].map((t) => t.close()).concat(
       [...hostRuns.values()].map(async (h) => {
         const t = await h.openConnection();
         if (t) transport[h.name] = { ...t.stats, probeMs: Math.round(h.timing.probeMs), applyMs: Math.round(h.timing.applyMs) };
         await h.close();
-      }),
+      })),
     );
     const stats = Object.fromEntries([...hostRuns.values()].map((h) => [h.name, h.stats]));
     emit({ kind: 'recap', stats, transport, durationMs: Date.now() - started });
@@ -132,19 +163,39 @@ function exitCodeOf(stats: Record<string, HostStats>, options: RunOptions, signa
   return ExitCode.ok;
 }
 
-/** How to reach a host: its ansible_* variables, templated, over the run's defaults. */
-function connectionSpec(host: HostRun, loaded: LoadedRun, options: RunOptions) {
-  const scope = new VarScope([...loaded.inventory.varLayers(host.name), options.extraVars, { inventory_hostname: host.name }], loaded.templater);
-  const get = (name: string): unknown => (scope.has(name) ? scope.get(name) : undefined);
+/**
+ * How to reach a host: its ansible_* variables, templated, over the run's defaults. As in
+ * Ansible, `ansible_user` wins over the remote_user keyword, which wins over `-u`. A
+ * `localhost` or `127.0.0.1` not in the inventory is Ansible's implicit localhost: a local
+ * connection.
+ */
+function connectionSpec(name: string, loaded: LoadedRun, options: RunOptions, remoteUser: string | undefined): ConnectionSpec {
+  const implicitLocal = !loaded.inventory.hosts.has(name) && (name === 'localhost' || name === '127.0.0.1');
+  const scope = new VarScope([...loaded.inventory.varLayers(name), options.extraVars, { inventory_hostname: name }], loaded.templater);
+  const get = (n: string): unknown => (scope.has(n) ? scope.get(n) : undefined);
   const vars: Record<string, unknown> = {};
-  for (const name of scope.names()) if (name.startsWith('ansible_')) vars[name] = get(name);
-  const firstPlay = loaded.playbook.plays.find((p, i) => loaded.playHosts[i]!.includes(host.name));
+  for (const n of scope.names()) if (n.startsWith('ansible_')) vars[n] = get(n);
+  const firstPlay = loaded.playbook.plays.find((p, i) => loaded.playHosts[i]!.includes(name));
   return {
-    host: host.name,
-    connection: String(get('ansible_connection') ?? firstPlay?.connection ?? options.connection ?? 'ssh'),
-    address: String(get('ansible_host') ?? host.name),
+    host: name,
+    connection: implicitLocal ? 'local' : String(get('ansible_connection') ?? firstPlay?.connection ?? options.connection ?? 'ssh'),
+    address: String(get('ansible_host') ?? name),
     port: Number(get('ansible_port') ?? 22),
-    user: (get('ansible_user') as string | undefined) ?? options.remoteUser,
+    user: (get('ansible_user') as string | undefined) ?? remoteUser ?? options.remoteUser,
     vars,
   };
+}
+
+/** Connections a task may use other than its host's own (delegate_to, remote_user). */
+export interface Connections {
+  /** The run of a host by inventory name (delegate_facts sets facts there). */
+  hostRun(name: string): HostRun;
+  /** The address (ansible_host) a host is reached at, as Ansible shows a delegation. */
+  address(name: string): string;
+  /** The run of a host if the run has one already. */
+  known(name: string): HostRun | undefined;
+  /** What reaches `name` as `remoteUser` (the keyword): `host` itself when that is its own connection. */
+  target(host: HostRun, name: string, remoteUser: string | undefined): HostRun;
+  /** A delegated task changed `name`: what was probed there before may be stale. */
+  changed(name: string): void;
 }

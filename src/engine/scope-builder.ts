@@ -36,7 +36,8 @@ export class ScopeBuilder {
     private readonly templater: Templater,
     private readonly playHosts: () => string[],
     private readonly batchHosts: () => string[],
-    private readonly hostsByName: Map<string, HostRun>,
+    /** A host's run by name: the play's hosts, and others the run knows (their facts). */
+    private readonly hostsByName: { get(name: string): HostRun | undefined },
     /** vars_files loaded per host (static ones are the same object for every host). */
     private readonly varsFiles: (host: HostRun) => Vars,
   ) {

@@ -24,6 +24,7 @@ import { isTemplated } from '../vars/template-source.js';
 import { applyCommand, describeChange, VALIDATE_FAILED } from './apply.js';
 import type { HostRun, TouchedPath } from './host-run.js';
 import type { RunOptions } from './options.js';
+import type { Connections } from './run.js';
 import { batchProbes } from './probe-batch.js';
 import { LoopError, loopItems } from './loop-items.js';
 import { OMIT, type ScopeBuilder } from './scope-builder.js';
@@ -34,6 +35,8 @@ export interface TaskEnv {
   scopes: ScopeBuilder;
   /** Told before an `until` task tries again: what the attempt said (unless no_log hides it). */
   retrying?: (retriesLeft: number, msg: string | undefined) => void;
+  /** delegate_to and remote_user connections (absent: the host's own for every task). */
+  connections?: Connections | undefined;
 }
 
 /** The outcome of one task on one host (all loop items together). */
@@ -177,6 +180,33 @@ function itemVars(task: Task, item: unknown, index: number): Vars {
   return markFinal(vars);
 }
 
+/** The task may run over another connection than its host's: delegate_to, remote_user. */
+function elsewhere(task: Task): boolean {
+  return task.delegateTo !== undefined || task.remoteUser !== undefined;
+}
+
+/**
+ * Where the task runs: the host's own connection, or (delegate_to, remote_user) another one,
+ * as Ansible picks it: the delegated host's connection variables, its ansible_user over the
+ * remote_user keyword. The task's variables stay the original host's.
+ */
+function targetOf(task: Task, host: HostRun, env: TaskEnv, scope: VarScope): { via: HostRun; delegated?: string } {
+  if (!elsewhere(task) || !env.connections) return { via: host };
+  const delegated = task.delegateTo === undefined ? undefined : String(scope.template(task.delegateTo)).trim();
+  if (delegated === '') throw new TaskFailure(`delegate_to is empty (in task '${taskTitle(task)}' at ${taskWhere(task)})`);
+  const user = task.remoteUser === undefined ? undefined : String(scope.template(task.remoteUser));
+  const name = delegated ?? host.name;
+  const via = env.connections.target(host, name, user);
+  return { via, delegated: name === host.name ? undefined : name };
+}
+
+/** Where delegate_facts puts facts: the delegated host, else the task's own host. */
+function factsHost(task: Task, host: HostRun, env: TaskEnv, scope: VarScope, delegated: string | undefined): HostRun {
+  if (delegated === undefined || delegated === host.name || !env.connections || task.delegateFacts === undefined) return host;
+  const wanted = typeof task.delegateFacts === 'string' ? toBool(scope.template(task.delegateFacts)) : task.delegateFacts;
+  return wanted ? env.connections.hostRun(delegated) : host;
+}
+
 /** A cached probe answers only the same script, for the same user and module. */
 function probeCacheKey(become: BecomeSpec | undefined, module: string, p: Probe): string {
   return `${become?.user ?? ''}\0${module}\0${p.script}`;
@@ -196,7 +226,8 @@ export interface LookAheadProbe {
  */
 export function lookAheadProbes(task: Task, host: HostRun, env: TaskEnv, extra?: Vars, opts: { cheapOnly?: boolean } = {}): LookAheadProbe[] {
   const module = task.module;
-  if (module.kind === 'action') return [];
+  // Probes of a task that runs elsewhere (or as another user) go out in its own turn.
+  if (module.kind === 'action' || elsewhere(task)) return [];
   try {
     const base = env.scopes.scope(host, task, extra);
     // A no_log task's probes go out on its turn, marked hidden, never inside another's batch.
@@ -247,7 +278,7 @@ export interface QueryRequest {
 
 export function queryRequest(task: Task, host: HostRun, env: TaskEnv, extra?: Vars): QueryRequest | undefined {
   const module = task.module;
-  if (!isQuery(task) || task.loop !== undefined || module.kind !== 'host') return undefined;
+  if (!isQuery(task) || task.loop !== undefined || module.kind !== 'host' || elsewhere(task)) return undefined;
   try {
     const scope = env.scopes.scope(host, task, extra);
     if (hidesOutput(task, scope) || !conditionsHold(task, scope)) return undefined;
@@ -370,16 +401,23 @@ async function runOnce(task: Task, host: HostRun, env: TaskEnv, scope: VarScope)
   const module = task.module;
   const args = moduleArgs(task, module, scope);
   const ctx = moduleContext(task, scope, env);
-  if (module.kind === 'action') return finish(task, host, scope, failedAsOutcome(host, () => actionOutcome(host, module.run(args, ctx))));
-  const transport = await host.connection();
-  const become = becomeFor(task, scope, env.options, host);
+  const { via, delegated } = targetOf(task, host, env, scope);
+  const factsOn = factsHost(task, host, env, scope, delegated);
+  // Shown as Ansible's `host -> address`: the delegated host's ansible_host.
+  const shown = (o: TaskOutcome): TaskOutcome => (delegated === undefined ? o : { ...o, delegatedTo: env.connections!.address(delegated) });
+  if (module.kind === 'action') return shown(finish(task, host, scope, failedAsOutcome(host, () => actionOutcome(host, module.run(args, ctx), factsOn))));
+  const transport = await via.connection();
+  const become = becomeFor(task, scope, env.options, via);
   const check = task.checkMode ?? env.options.check;
+  // Another host's (or user's) connection: what its cache held may predate changes made
+  // over other connections to it, so it is asked afresh.
+  if (via !== host) via.probeCache.clear();
   const all = Object.entries(module.probe(args, ctx));
   // Under --check, what earlier tasks would have done to a file stands in for the host's
   // real state, so a chain of tasks (create a file, then edit it) is checked exactly.
   const facts: Record<string, unknown> = {};
   const probes = all.filter(([name, p]) => {
-    const planned = check && p.filePath !== undefined ? host.plannedFiles.get(p.filePath) : undefined;
+    const planned = check && p.filePath !== undefined ? via.plannedFiles.get(p.filePath) : undefined;
     if (planned) facts[name] = planned;
     return !planned;
   });
@@ -387,7 +425,7 @@ async function runOnce(task: Task, host: HostRun, env: TaskEnv, scope: VarScope)
   // is answered from the host's cache; any applied change empties it.
   const cacheKey = (p: Probe) => probeCacheKey(become, module.name, p);
   const uncached = probes.filter(([name, p]) => {
-    const hit = host.probeCache.get(cacheKey(p));
+    const hit = via.probeCache.get(cacheKey(p));
     if (hit !== undefined) facts[name] = hit;
     return hit === undefined;
   });
@@ -396,16 +434,20 @@ async function runOnce(task: Task, host: HostRun, env: TaskEnv, scope: VarScope)
     const r = await host.timed('probeMs', transport.exec({ script: batch.script, become, hidden: hidesOutput(task, scope) }));
     const fresh = batch.parse(r.stdout.toString('utf8'));
     Object.assign(facts, fresh);
-    for (const [name, p] of uncached) host.probeCache.set(cacheKey(p), fresh[name]);
+    for (const [name, p] of uncached) via.probeCache.set(cacheKey(p), fresh[name]);
   }
   const plan = module.plan(args, facts, ctx);
-  if (plan.facts) setFacts(host, plan.facts);
-  if (check && !plan.failed) recordPlanned(host, plan.changes, facts);
+  if (plan.facts) setFacts(factsOn, plan.facts);
+  if (check && !plan.failed) recordPlanned(via, plan.changes, facts);
   // The module was told the same when it chose its probes (a diff needs the old content).
-  const input = { task, args, host, transport, become, check, diffMode: ctx.showsDiff, env: envFor(task, scope), hidden: hidesOutput(task, scope) };
-  if (plan.changes.length > 0 && !isQuery(task)) host.forgetProbes(touchedPaths(plan.changes, facts));
+  const input = { task, args, host: via, transport, become, check, diffMode: ctx.showsDiff, env: envFor(task, scope), hidden: hidesOutput(task, scope) };
+  if (plan.changes.length > 0 && !isQuery(task)) {
+    via.forgetProbes(touchedPaths(plan.changes, facts));
+    if (via !== host) env.connections?.changed(via.name);
+  }
   const applied = await host.timed('applyMs', failedAsOutcome(host, () => applyPlan(plan, input)));
-  return finish(task, host, scope, applied);
+  applied.host = host.name;
+  return shown(finish(task, host, scope, applied));
 }
 
 /**
@@ -561,11 +603,11 @@ function becomeFor(task: Task, scope: VarScope, options: RunOptions, host: HostR
   if (!(wanted === true || toBool(wanted))) return undefined;
   const user = String(v('ansible_become_user') ?? scope.template(task.becomeUser ?? options.becomeUser ?? 'root'));
   const method = (v('ansible_become_method') as 'sudo' | 'su' | undefined) ?? task.becomeMethod ?? options.becomeMethod ?? 'sudo';
-  const remoteUser = String(v('ansible_user') ?? options.remoteUser ?? currentUser());
-  const connection = String(v('ansible_connection') ?? '');
+  // The user and connection the task's connection logs in with (a delegated host's own).
+  const remoteUser = String((host.login ? host.login.user : v('ansible_user') ?? options.remoteUser) ?? currentUser());
+  const connection = String(host.login ? host.login.connection : v('ansible_connection') ?? '');
   // Already that user: no sudo needed (and none may be installed).
   if (user === remoteUser || (connection === 'local' && user === currentUser())) return undefined;
-  void host;
   const password = v('ansible_become_password') ?? v('ansible_become_pass');
   if (password !== undefined) registerSecret(String(password));
   return { user, method, password: password !== undefined ? String(password) : options.becomePassword };
@@ -674,8 +716,8 @@ function diffOf(c: Change): FileDiff[] {
   }
 }
 
-function actionOutcome(host: HostRun, r: ActionResult): TaskOutcome {
-  if (r.facts) Object.assign(host.facts, r.facts);
+function actionOutcome(host: HostRun, r: ActionResult, factsOn: HostRun = host): TaskOutcome {
+  if (r.facts) Object.assign(factsOn.facts, r.facts);
   if (r.vars) Object.assign(host.includedVars, r.vars);
   const base = { host: host.name, changes: [], diffs: [], durationMs: 0 };
   if (r.failed) throw new TaskFailure(r.failed, r.result ?? {});

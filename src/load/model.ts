@@ -18,6 +18,12 @@ export interface Inherited {
   noLog?: boolean | string | undefined;
   /** run_once: the task runs on the batch's first host; its result is every host's. */
   runOnce?: boolean | string | undefined;
+  /** delegate_to: the inventory name (a template) whose connection runs the task. */
+  delegateTo?: string | undefined;
+  /** delegate_facts: facts the task gathers or sets go to the delegated host. */
+  delegateFacts?: boolean | string | undefined;
+  /** remote_user keyword (play, block, task); ansible_user of the host wins over it. */
+  remoteUser?: string | undefined;
   /** A block's `notify:`, for its tasks that name none. */
   notify?: string[] | undefined;
   role?: RoleInstance | undefined;
@@ -151,6 +157,8 @@ export interface Play {
   anyErrorsFatal: boolean;
   maxFailPercentage?: number | undefined;
   connection?: string | undefined;
+  /** The play's remote_user keyword (its tasks inherit it too). */
+  remoteUser?: string | undefined;
   /** Sections run in order; handlers are flushed after each (as Ansible). */
   sections: TaskNode[][];
   handlers: Handler[];

@@ -140,6 +140,7 @@ function loadPlay(data: unknown, pos: SourcePos, playbookDir: string, ctx: PlayL
     checkMode: play.check_mode as boolean | undefined,
     diff: play.diff as boolean | undefined,
     noLog: play.no_log as boolean | undefined,
+    remoteUser: play.remote_user as string | undefined,
   };
   const section = (key: string): TaskNode[] => ctx.tasks.list(play[key], base, pos.file, posOf(play, key) ?? pos);
   const preTasks = section('pre_tasks');
@@ -164,6 +165,7 @@ function loadPlay(data: unknown, pos: SourcePos, playbookDir: string, ctx: PlayL
     anyErrorsFatal: play.any_errors_fatal === true,
     maxFailPercentage: play.max_fail_percentage as number | undefined,
     connection: play.connection as string | undefined,
+    remoteUser: play.remote_user as string | undefined,
     sections: [preTasks, [...roleNodes, ...mainTasks], postTasks],
     handlers,
     roles: ctx.instances(),

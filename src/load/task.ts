@@ -10,7 +10,7 @@ import type { Block, Include, Inherited, LoopControl, Role, RoleInstance, Task, 
 import { closest, didYouMean } from './suggest.js';
 import { lineCol, unknownNames, type UnknownName } from './template-names.js';
 import { validateSchema } from './validate.js';
-import { keepPos, keepPosRenamed, loadYamlFile, posOf } from './yaml.js';
+import { keepPos, keepPosRenamed, loadYamlFile, posOf, setKeyPositions } from './yaml.js';
 
 /** What task loading needs from its surroundings. */
 export interface TaskLoadContext {
@@ -24,16 +24,12 @@ export interface TaskLoadContext {
   importStack: string[];
 }
 
-const COMMON = ['name', 'when', 'tags', 'become', 'become_user', 'become_method', 'vars', 'environment', 'ignore_errors', 'check_mode', 'diff', 'no_log', 'any_errors_fatal', 'ignore_unreachable', 'debugger', 'collections', 'run_once'];
+const COMMON = ['name', 'when', 'tags', 'become', 'become_user', 'become_method', 'vars', 'environment', 'ignore_errors', 'check_mode', 'diff', 'no_log', 'any_errors_fatal', 'ignore_unreachable', 'debugger', 'collections', 'run_once', 'delegate_to', 'delegate_facts', 'remote_user'];
 const TASK_KEYWORDS = new Set([...COMMON, 'loop', 'loop_control', 'with_items', 'with_list', 'register', 'notify', 'changed_when', 'failed_when', 'until', 'retries', 'delay', 'args', 'listen']);
 const BLOCK_KEYWORDS = new Set([...COMMON, 'block', 'rescue', 'always', 'notify']);
 const INCLUDE_KEYWORDS = new Set([...COMMON, 'loop', 'loop_control', 'with_items', 'with_list', 'args', 'apply', 'register']);
 const INCLUDES = ['include_tasks', 'import_tasks', 'include_role', 'import_role', 'include'];
 const UNSUPPORTED: Record<string, string> = {
-  delegate_to: 'delegation is not supported yet; run the task in a play for that host instead',
-  local_action: 'use `delegate_to`-free tasks, or a play with `connection: local`',
-  delegate_facts: 'delegation is not supported yet',
-  remote_user: 'a login user per task is not supported yet; set remote_user on the play, or ansible_user in the inventory',
   action: 'write the module name as the task key (e.g. `copy:`)',
   async: 'async tasks are not supported',
   poll: 'async tasks are not supported',
@@ -113,6 +109,9 @@ function inherit(parent: Inherited, data: Record<string, unknown>): Inherited {
     diff: (data.diff as boolean | undefined) ?? parent.diff,
     noLog: (data.no_log as boolean | undefined) ?? parent.noLog,
     runOnce: (data.run_once as boolean | string | undefined) ?? parent.runOnce,
+    delegateTo: (data.delegate_to as string | undefined) ?? parent.delegateTo,
+    delegateFacts: (data.delegate_facts as boolean | string | undefined) ?? parent.delegateFacts,
+    remoteUser: (data.remote_user as string | undefined) ?? parent.remoteUser,
     // A block's notify is its tasks' unless they name their own (Ansible's attribute inheritance).
     notify: data.notify !== undefined ? asList(data.notify).map(String) : parent.notify,
     role: parent.role,
@@ -137,6 +136,9 @@ export const keywordSchema = {
     diff: { type: ['boolean', 'string'] },
     no_log: { type: ['boolean', 'string'] },
     run_once: { type: ['boolean', 'string'] },
+    delegate_to: { type: 'string' },
+    delegate_facts: { type: ['boolean', 'string'] },
+    remote_user: { type: 'string' },
     any_errors_fatal: { type: 'boolean' },
     register: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'a variable name: letters, digits and _, not starting with a digit' },
     notify: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
@@ -202,7 +204,7 @@ export class TaskLoader {
         hint: 'write a task as "- name: ...\\n  module: {args}"',
       });
     }
-    const task = data as Record<string, unknown>;
+    const task = 'local_action' in data ? localAction(data as Record<string, unknown>) : (data as Record<string, unknown>);
     for (const key of Object.keys(task)) {
       if (UNSUPPORTED[key]) throw new ValidationError('E_UNSUPPORTED', `'${key}' is not supported`, { pos: posOf(task, key, 'key'), hint: UNSUPPORTED[key] });
     }
@@ -258,7 +260,14 @@ export class TaskLoader {
     this.keywordErrors(data, TASK_KEYWORDS, 'task');
     const { key, module } = modules[0] as { key: string; module: AnyModule };
     const args = withAliases(module, moduleArgs(module, key, data));
-    const errors = validateSchema(module.schema, args, { what: `module '${module.name}'`, skipTemplated: true, fallbackPos: posOf(data, key) });
+    // Ansible never templates an argument's name: `"{{ which }}": value` fails there at run
+    // time ("dest is required"); here it is an error before the run that says why.
+    const templatedKey = Object.keys(args).find(isTemplated);
+    if (templatedKey !== undefined) {
+      throw new ValidationError('E_ARGS', `argument name '${templatedKey}' of '${key}' is a template; Ansible does not template argument names`, { pos: posOf(args, templatedKey, 'key') ?? posOf(data, key), hint: 'write the argument name as it is' });
+    }
+    // Values are converted to the module's types as Ansible does ('yes', '86400').
+    const errors = validateSchema(module.schema, args, { what: `module '${module.name}'`, skipTemplated: true, coerce: true, fallbackPos: posOf(data, key) });
     if (errors.length) throw new ValidationErrors(errors);
     const inherited = inherit(parent, data);
     return {
@@ -391,6 +400,36 @@ function checkNames(source: string, bare: boolean, parent: unknown, key: string 
   throw new ValidationError(`E_UNKNOWN_${first.kind.toUpperCase()}`, `unknown ${first.kind} '${first.name}'`, { pos: templatePos(posOf(parent, key), line, col), hint });
 }
 
+/**
+ * `local_action: module k=v` (or a mapping with `module:`) is the task `module: k=v` with
+ * `delegate_to: localhost`, as Ansible's ModArgsParser reads it.
+ */
+function localAction(task: Record<string, unknown>): Record<string, unknown> {
+  const value = task.local_action;
+  const pos = posOf(task, 'local_action');
+  let module: string | undefined;
+  let args: unknown;
+  if (typeof value === 'string') {
+    const m = /^\s*(\S+)\s*([\s\S]*)$/.exec(value);
+    module = m?.[1];
+    args = m?.[2] ? m[2] : null;
+  } else if (value && typeof value === 'object' && !Array.isArray(value) && typeof (value as Record<string, unknown>).module === 'string') {
+    const { module: name, ...rest } = value as Record<string, unknown>;
+    module = name as string;
+    args = keepPos(rest, value);
+  }
+  if (!module) throw new ValidationError('E_ARGS', `local_action needs a module`, { pos, hint: 'local_action: command echo hi  (or a mapping with module: ...)' });
+  if ('delegate_to' in task) throw new ValidationError('E_ARGS', `local_action and delegate_to in one task`, { pos: posOf(task, 'delegate_to', 'key'), hint: 'local_action already runs on localhost; drop delegate_to' });
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(task)) {
+    if (k === 'local_action') {
+      out[module] = args;
+      out.delegate_to = 'localhost';
+    } else out[k] = v;
+  }
+  return keepPosRenamed(out, task, { local_action: module });
+}
+
 /** `include: file.yml a=1`: the file, the k=v variables, and whether it is imported (static). */
 function legacyInclude(value: unknown, loops: boolean): { file: unknown; vars: Vars; isStatic: boolean } {
   if (typeof value !== 'string') return { file: value, vars: {}, isStatic: false };
@@ -438,7 +477,14 @@ function moduleArgs(module: AnyModule, key: string, data: Record<string, unknown
   if (parsed.rest) {
     throw new ValidationError('E_ARGS', `'${key}' takes key=value arguments; cannot read '${parsed.rest}'`, { pos: posOf(data, key), hint: `write the arguments as a mapping under '${key}:'` });
   }
-  return { ...parsed.args, ...extra };
+  const args = { ...parsed.args, ...extra };
+  // Each k=v word's own line:col, so a wrong value is pointed at where it is written.
+  const at = posOf(data, key);
+  if (at && !value.includes('\n')) {
+    const keys = Object.fromEntries(Object.entries(parsed.offsets).map(([k, off]) => [k, templatePos(at, 1, off + 1)!]));
+    setKeyPositions(args, at, keys);
+  }
+  return args;
 }
 
 /** Renames Ansible's alternative argument names (`dest` -> `path`), keeping positions. */
@@ -455,16 +501,69 @@ function withAliases(module: AnyModule, args: Record<string, unknown>): Record<s
 }
 
 /** Ansible's parse_kv: `k=v` words (quotes allowed) out of a string; `keys` limits which. */
-function pullKeyValues(text: string, keys: string[] | null): { args: Record<string, string>; rest: string } {
+function pullKeyValues(text: string, keys: string[] | null): { args: Record<string, string>; rest: string; offsets: Record<string, number> } {
   const args: Record<string, string> = {};
+  const offsets: Record<string, number> = {};
   const rest: string[] = [];
-  const re = /(?:[^\s"']+|"(?:[^"\\]|\\.)*"|'[^']*')+/g;
-  for (const word of text.match(re) ?? []) {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)=([\s\S]*)$/.exec(word);
-    if (m && (keys === null || keys.includes(m[1]!))) args[m[1]!] = m[2]!.replace(/^(["'])([\s\S]*)\1$/, '$2');
-    else rest.push(word);
+  for (const { word, start } of splitArgs(text)) {
+    // As parse_kv: escapes (`\n`, `\u00e9`) are decoded in k=v words; raw words keep theirs.
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=([\s\S]*)$/.exec(decodeEscapes(word));
+    if (m && (keys === null || keys.includes(m[1]!))) {
+      args[m[1]!] = m[2]!.replace(/^(["'])([\s\S]*)\1$/, '$2');
+      offsets[m[1]!] = start;
+    } else rest.push(word);
   }
   // Free-form text keeps its own spacing, minus the words taken out.
-  if (keys !== null && Object.keys(args).length === 0) return { args, rest: text };
-  return { args, rest: rest.join(' ') };
+  if (keys !== null && Object.keys(args).length === 0) return { args, rest: text, offsets };
+  return { args, rest: rest.join(' '), offsets };
+}
+
+const SIMPLE_ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', a: '\x07', b: '\b', f: '\f', v: '\v', '\\': '\\', "'": "'", '"': '"' };
+
+/** Ansible's _decode_escapes: Python's escape sequences, as `unicode-escape` reads them. */
+function decodeEscapes(text: string): string {
+  return text.replace(/\\(U[0-9a-fA-F]{8}|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[0-7]{1,3}|[\\'"abfnrtv])/g, (_, e: string) => {
+    if (/^[Uux]/.test(e)) return String.fromCodePoint(parseInt(e.slice(1), 16));
+    if (/^[0-7]/.test(e)) return String.fromCodePoint(parseInt(e, 8));
+    return SIMPLE_ESCAPES[e]!;
+  });
+}
+
+/**
+ * Ansible's split_args: words split at white space, except inside quotes and inside
+ * `{{ }}`, `{% %}` and `{# #}`, so `dest={{ root }}/x` is one word as Ansible reads it.
+ */
+export function splitArgs(text: string): Array<{ word: string; start: number }> {
+  const words: Array<{ word: string; start: number }> = [];
+  let word = '';
+  let start = 0;
+  let quote: string | undefined;
+  const open: string[] = [];
+  const CLOSE: Record<string, string> = { '{{': '}}', '{%': '%}', '{#': '#}' };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    const two = text.slice(i, i + 2);
+    if (word === '') start = i;
+    if (quote === undefined && CLOSE[two]) {
+      open.push(CLOSE[two]!);
+      word += two;
+      i++;
+    } else if (quote === undefined && open.length && two === open[open.length - 1]) {
+      open.pop();
+      word += two;
+      i++;
+    } else if (quote !== undefined) {
+      word += c;
+      if (c === '\\' && quote === '"' && i + 1 < text.length) word += text[++i];
+      else if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      word += c;
+    } else if (/\s/.test(c) && open.length === 0) {
+      if (word) words.push({ word, start });
+      word = '';
+    } else word += c;
+  }
+  if (word) words.push({ word, start });
+  return words;
 }

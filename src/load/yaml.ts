@@ -28,6 +28,13 @@ export function posOf(value: unknown, key?: string | number, which: 'key' | 'val
   return k ? k[which] : undefined;
 }
 
+/** Gives a mapping built from text (k=v words) positions for its keys and values. */
+export function setKeyPositions(to: object, pos: SourcePos, keys: Record<string, SourcePos>): void {
+  const map = new Map(Object.entries(keys).map(([k, p]) => [k, { key: p, value: { ...p, col: p.col + k.length + 1 } }]));
+  const had = locations.get(to);
+  locations.set(to, { pos: had?.pos ?? pos, keys: new Map([...(had?.keys ?? []), ...map]), items: had?.items ?? [] });
+}
+
 /** Copies the location of `from` onto `to` (for objects the loader rebuilds). */
 export function keepPos<T extends object>(to: T, from: unknown): T {
   if (from !== null && typeof from === 'object') {

@@ -55,6 +55,8 @@ export interface HostTaskResult {
   diffs: FileDiff[];
   /** Loop item label, when the task loops. */
   item?: string;
+  /** delegate_to: the host the task ran on for this host (shown as `host -> delegate`). */
+  delegatedTo?: string;
   /** Module return values (shown with -v; masked when no_log). */
   result?: Record<string, unknown>;
   durationMs: number;

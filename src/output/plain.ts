@@ -58,9 +58,10 @@ export function plainReporter(o: PlainOptions): Reporter {
   const lineFor = (r: HostTaskResult): string => {
     if (r.included !== undefined) return s.cyan(`included: ${r.included} for ${r.host}`);
     const item = r.item !== undefined ? ` => (item=${r.item})` : '';
-    if (r.status === 'unreachable') return colour(r, `fatal: [${r.host}]: UNREACHABLE! => ${r.msg ?? ''}`);
-    if (r.status === 'failed') return colour(r, `fatal: [${r.host}]${item}: FAILED! => ${r.msg ?? 'failed'}`) + (r.ignored ? `\n${s.cyan('...ignoring')}` : '');
-    const base = `${STATUS_WORD[r.status]}: [${r.host}]${item}`;
+    const who = r.delegatedTo ? `${r.host} -> ${r.delegatedTo}` : r.host;
+    if (r.status === 'unreachable') return colour(r, `fatal: [${who}]: UNREACHABLE! => ${r.msg ?? ''}`);
+    if (r.status === 'failed') return colour(r, `fatal: [${who}]${item}: FAILED! => ${r.msg ?? 'failed'}`) + (r.ignored ? `\n${s.cyan('...ignoring')}` : '');
+    const base = `${STATUS_WORD[r.status]}: [${who}]${item}`;
     if (r.show || o.verbosity > 0) {
       const shown = { ...(r.result ?? {}) };
       if (r.show && o.verbosity === 0) delete shown.changed;
