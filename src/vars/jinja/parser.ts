@@ -388,19 +388,19 @@ export class Parser {
   }
 
   private parseOr(): Expr {
-    let left = this.parseAnd();
-    while (this.skipName('or')) {
-      const right = this.parseAnd();
-      left = { t: 'binary', op: 'or', left, right, span: [left.span[0], right.span[1]] };
-    }
-    return left;
+    return this.parseLeftAssociative('or', () => this.parseAnd());
   }
 
   private parseAnd(): Expr {
-    let left = this.parseNot();
-    while (this.skipName('and')) {
-      const right = this.parseNot();
-      left = { t: 'binary', op: 'and', left, right, span: [left.span[0], right.span[1]] };
+    return this.parseLeftAssociative('and', () => this.parseNot());
+  }
+
+  /** `a op b op c` as ((a op b) op c), for the keyword operators `or` and `and`. */
+  private parseLeftAssociative(op: 'or' | 'and', operand: () => Expr): Expr {
+    let left = operand();
+    while (this.skipName(op)) {
+      const right = operand();
+      left = { t: 'binary', op, left, right, span: [left.span[0], right.span[1]] };
     }
     return left;
   }
