@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { recap, runCli } from './helpers/cli.js';
 import { USERS, withSshds } from './helpers/sshd.js';
@@ -108,11 +108,7 @@ describe('compatibility: delegate_to, local_action, delegate_facts, remote_user 
       const again = await runCli(['site.yml', '-i', 'inventory.yml'], { cwd: t.dir });
       assert.match(again.stdout, /ok: \[web -> 127\.0\.0\.1\]/, 'idempotent on the delegated host');
     } finally {
-      try {
-        (await import('node:fs')).rmSync(target, { force: true });
-      } catch {
-        /* gone */
-      }
+      rmSync(target, { force: true });
     }
   });
 

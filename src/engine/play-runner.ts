@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatPos, SenexError } from '../errors.js';
-import type { Block, Include, Play, Task, TaskNode } from '../load/model.js';
+import type { Block, Include, Play, RoleInstance, Task, TaskNode } from '../load/model.js';
 import { argumentSchema } from '../load/role.js';
 import { validateSchema } from '../load/validate.js';
 import { loadVarsFile } from '../load/yaml.js';
@@ -147,11 +147,16 @@ export class PlayRunner {
         continue;
       }
       let path = f.path;
-      if (isTemplated(path)) path = resolve(this.play.playbookDir, String(this.scopes.scope(host, { when: [], tags: [], vars: [], environment: {} }).template(path)));
+      if (isTemplated(path)) path = resolve(this.play.playbookDir, String(this.playScope(host).template(path)));
       if (!existsSync(path)) throw new SenexError('E_FILE', `vars file not found: ${path}`, { pos: f.pos });
       Object.assign(vars, loadVarsFile(path, f.pos));
     }
     return vars;
+  }
+
+  /** A host's variables at play level (no task's own keywords), or in a role's when given. */
+  private playScope(host: HostRun, role?: RoleInstance) {
+    return this.scopes.scope(host, { when: [], tags: [], vars: [], environment: {}, role });
   }
 
   private async gatherFacts(hosts: HostRun[]): Promise<void> {
@@ -161,7 +166,7 @@ export class PlayRunner {
       let result: HostTaskResult;
       try {
         // The play's remote_user logs in for the facts too (ansible_user still wins).
-        const user = this.play.remoteUser === undefined ? undefined : String(this.scopes.scope(host, { when: [], tags: [], vars: [], environment: {} }).template(this.play.remoteUser));
+        const user = this.play.remoteUser === undefined ? undefined : String(this.playScope(host).template(this.play.remoteUser));
         const t = await (this.env.connections && user !== undefined ? this.env.connections.target(host, host.name, user) : host).connection();
         const probe = systemFactsProbe();
         const r = await t.exec({ script: probe.script });
@@ -183,7 +188,7 @@ export class PlayRunner {
       const spec = instance.role.argumentSpecs.main;
       if (!spec) continue;
       for (const host of hosts) {
-        const scope = this.scopes.scope(host, { when: [], tags: [], vars: [], environment: {}, role: instance });
+        const scope = this.playScope(host, instance);
         const values: Vars = {};
         for (const name of Object.keys(spec.options)) {
           if (!scope.has(name)) continue;

@@ -86,11 +86,20 @@ export async function runLoaded(loaded: LoadedRun, options: RunOptions, reporter
   const started = Date.now();
   const emit = (e: RunEvent) => reporter.handle(e);
   const hostRuns = new Map<string, HostRun>();
+  // A host's connection spec depends only on the inventory, -e and the remote_user keyword,
+  // none of which a run changes: templated once per host and user, not per delegated task.
+  const specs = new Map<string, ConnectionSpec>();
+  const specOf = (name: string, remoteUser: string | undefined): ConnectionSpec => {
+    const key = JSON.stringify([name, remoteUser ?? null]);
+    let spec = specs.get(key);
+    if (!spec) specs.set(key, (spec = connectionSpec(name, loaded, options, remoteUser)));
+    return spec;
+  };
   const hostRun = (name: string): HostRun => {
     let h = hostRuns.get(name);
     if (!h) {
       h = new HostRun(name, loaded.inventory, (run) => {
-        const spec = connectionSpec(run.name, loaded, options, undefined);
+        const spec = specOf(run.name, undefined);
         run.login = { user: spec.user, connection: spec.connection };
         return connect(spec);
       });
@@ -105,10 +114,10 @@ export async function runLoaded(loaded: LoadedRun, options: RunOptions, reporter
   const connections: Connections = {
     hostRun,
     known: (name) => hostRuns.get(name),
-    address: (name) => connectionSpec(name, loaded, options, undefined).address,
+    address: (name) => specOf(name, undefined).address,
     target(host, name, remoteUser) {
-      const spec = connectionSpec(name, loaded, options, remoteUser);
-      const own = name === host.name && spec.user === connectionSpec(host.name, loaded, options, undefined).user;
+      const spec = specOf(name, remoteUser);
+      const own = name === host.name && spec.user === specOf(host.name, undefined).user;
       if (own) return host;
       const key = `${name}\0${spec.user ?? ''}\0${spec.connection}`;
       let t = targets.get(key);
